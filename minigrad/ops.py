@@ -220,9 +220,7 @@ class Tanh(Function):
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-x); for x below about -700 e^-x overflows to inf and the result is 0, exactly."""
     with np.errstate(over="ignore"):
-        out = np.exp(-x)
-    out += 1
-    return np.reciprocal(out, out=out)
+        return 1 / (1 + np.exp(-x))
 
 
 class Sigmoid(Function):

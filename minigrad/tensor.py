@@ -182,6 +182,8 @@ class Function:
             if requires_grad:
                 fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
         out = fn.forward(*[t.data for t in inputs], **params)
+        if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars
+            out = np.asarray(out)
         if _state.anomaly:
             fn._check_forward(inputs, out)
         if requires_grad and out.dtype.kind == "f":
@@ -1069,13 +1071,16 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     Iterative depth-first search, so that a chain of any length needs no recursion.
     """
     order: list[Tensor] = []
-    visited: set[int] = {id(root)}
+    visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
+        node, finished = stack.pop()
+        if finished:  # all of node's inputs are already in order
             order.append(node)
             continue
+        if id(node) in visited:  # reached again by another path, already expanded
+            continue
+        visited.add(id(node))
         stack.append((node, True))
         ctx = node._ctx
         if ctx is None:
@@ -1084,7 +1089,6 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             raise RuntimeError(_FREED_MESSAGE)
         for p in ctx.parents:
             if p.requires_grad and id(p) not in visited:
-                visited.add(id(p))
                 stack.append((p, False))
     return order
 
