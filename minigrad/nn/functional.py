@@ -160,6 +160,11 @@ def cross_entropy(
         raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
     probs = t.dtype.kind == "f"
     if probs:
+        if t.shape != x.shape and t.shape == x.shape[:1] + x.shape[2:]:
+            raise TypeError(
+                f"cross_entropy: a target of shape {t.shape} must hold integer class indices, got"
+                f" {t.dtype}; convert it with target.long()"
+            )
         if t.shape != x.shape:
             raise ValueError(
                 f"cross_entropy: probability targets must have the input's shape {x.shape},"
