@@ -30,7 +30,7 @@ DTypeLike = Any  # np.dtype, a numpy scalar type, or a name such as "float64"
 
 
 def as_dtype(dtype: DTypeLike) -> np.dtype:
-    """Turn ``dtype`` (a numpy dtype, type or name) into a ``np.dtype``; ``None`` gives the default."""
+    """Turn ``dtype`` (a numpy dtype, type or name) into a ``np.dtype``; None: the default."""
     if dtype is None:
         return _default_dtype
     try:

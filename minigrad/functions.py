@@ -1,4 +1,4 @@
-"""Module-level spellings of Tensor methods, as in PyTorch: ``minigrad.exp(x)``, ``minigrad.sum(x, 0)``.
+"""Module-level spellings of methods, as in PyTorch: ``minigrad.exp(x)``, ``minigrad.sum(x, 0)``.
 
 They live apart from ``tensor.py`` because their names (``sum``, ``max``, ``abs`` ...) would shadow
 Python's builtins there.
@@ -49,8 +49,27 @@ def _reduction(name: str) -> Callable[..., Any]:
 
 
 (
-    sum, mean, max, min, var, std, logsumexp, argmax, argmin, reshape, transpose, permute,  # noqa: A001
-    unsqueeze, squeeze, flatten, gather, softmax, log_softmax, topk, unbind, masked_fill,
+    sum,
+    mean,
+    max,
+    min,
+    var,
+    std,
+    logsumexp,
+    argmax,
+    argmin,
+    reshape,
+    transpose,
+    permute,  # noqa: A001
+    unsqueeze,
+    squeeze,
+    flatten,
+    gather,
+    softmax,
+    log_softmax,
+    topk,
+    unbind,
+    masked_fill,
 ) = (
     _reduction(n)
     for n in (
@@ -58,5 +77,3 @@ def _reduction(name: str) -> Callable[..., Any]:
         " squeeze flatten gather softmax log_softmax topk unbind masked_fill"
     ).split()
 )
-
-

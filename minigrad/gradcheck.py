@@ -69,7 +69,9 @@ def gradcheck(
 
     out, weights = _scalar_of(fn(*args), None)
     if not out.requires_grad:
-        raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
+        raise GradcheckError(
+            "gradcheck: the output does not depend on any input that requires grad"
+        )
     out.backward()
     analytic = {
         i: (args[i].grad.data.copy() if args[i].grad is not None else np.zeros_like(args[i].data))

@@ -1,7 +1,7 @@
 """The random number generator behind ``randn``, ``rand``, dropout and layer initialisation.
 
-One global :class:`numpy.random.Generator`; :func:`manual_seed` replaces it with a freshly seeded one,
-so that every run that starts with ``minigrad.manual_seed(0)`` draws the same numbers.
+One global :class:`numpy.random.Generator`; :func:`manual_seed` replaces it with a freshly seeded
+one, so that every run that starts with ``minigrad.manual_seed(0)`` draws the same numbers.
 """
 
 from __future__ import annotations

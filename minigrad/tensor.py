@@ -6,8 +6,8 @@ inputs (``parents``) and whatever the backward needs (saved on the node during f
 ``loss.backward()`` visits those nodes in reverse topological order, calls each one's
 ``backward`` with the gradient of its output, and adds the results into its parents' gradients.
 
-Every differentiable operation lives in :mod:`minigrad.ops` as a small ``Function`` subclass with its
-``forward`` and ``backward`` side by side.
+Every differentiable operation lives in :mod:`minigrad.ops` as a small ``Function`` subclass with
+its ``forward`` and ``backward`` side by side.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from . import _dtype
 from . import random as _random
 
-Scalar = Union[int, float, bool]
+Scalar = int | float | bool
 TensorLike = Union["Tensor", np.ndarray, Scalar, Sequence]
 
 
@@ -158,10 +158,20 @@ class Function:
                 return grad * self.out
     """
 
-    parents: tuple[Tensor, ...] = ()
-    needs_input_grad: tuple[bool, ...] = ()
-    freed = False
-    created_at: list[str] | None = None
+    # parents: the input tensors (None once backward has freed the node); needs_input_grad: which
+    # of them require grad; created_at: the forward call's stack, in anomaly mode only
+    __slots__ = ("parents", "needs_input_grad", "created_at")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # every slot a subclass declares holds something saved for backward, dropped on release
+        cls._saved_slots = tuple(
+            name
+            for klass in cls.__mro__
+            if klass is not Function
+            for name in klass.__dict__.get("__slots__", ())
+        )
+        cls._has_dict = cls.__dictoffset__ != 0  # a subclass without __slots__ saves in a dict
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError
@@ -172,28 +182,38 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays; record the node if any input requires grad."""
-        fn = cls.__new__(cls)
-        requires_grad = False
-        if _state.grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    requires_grad = True
-                    break
-            if requires_grad:
-                fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
-        out = fn.forward(*[t.data for t in inputs], **params)
+        fn = _new(cls)
+        # the one- and two-input cases spelled out: this is the hottest path of the library
+        n = len(inputs)
+        if n == 1:
+            x = inputs[0]
+            needs = _NEEDS1[x.requires_grad]
+            out = fn.forward(x.data, **params)
+        elif n == 2:
+            x, y = inputs
+            needs = _NEEDS2[x.requires_grad][y.requires_grad]
+            out = fn.forward(x.data, y.data, **params)
+        else:
+            needs = tuple([t.requires_grad for t in inputs])
+            out = fn.forward(*[t.data for t in inputs], **params)
         if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars
             out = np.asarray(out)
         if _state.anomaly:
             fn._check_forward(inputs, out)
-        if requires_grad and out.dtype.kind == "f":
+        res = _new(Tensor)
+        res.data = out
+        res._grad = None
+        res._hooks = None
+        res._retains_grad = False
+        if True in needs and _state.grad_enabled:
+            fn.needs_input_grad = needs
             fn.parents = inputs
-            res = Tensor.__new__(Tensor)
-            res.data, res._ctx, res.requires_grad = out, fn, True
-            res._grad = res._hooks = None
-            res._retains_grad = False
-            return res
-        return _wrap(out)
+            res._ctx = fn
+            res.requires_grad = True
+        else:
+            res._ctx = None
+            res.requires_grad = False
+        return res
 
     @property
     def name(self) -> str:
@@ -202,10 +222,18 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
 
+    @property
+    def freed(self) -> bool:
+        """True once backward has released this node."""
+        return getattr(self, "parents", ()) is None
+
     def release(self) -> None:
         """Drop what forward saved and the links to the inputs (after backward, unless retained)."""
-        self.__dict__.clear()
-        self.freed = True
+        for name in self._saved_slots:
+            setattr(self, name, None)
+        if self._has_dict:
+            self.__dict__.clear()
+        self.parents = None
 
     # anomaly mode -------------------------------------------------------------------------------
     def _check_forward(self, inputs: Sequence[Tensor], out: np.ndarray) -> None:
@@ -217,6 +245,12 @@ class Function:
                 f" pass)\nInput shapes: {[t.shape for t in inputs]}\nCalled from:\n"
                 + "".join(self.created_at[-4:])
             )
+
+
+_new = object.__new__
+# needs_input_grad for one and two inputs, shared constants (no allocation per op)
+_NEEDS1 = ((False,), (True,))  # indexed by a bool
+_NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
 
 
 def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -259,8 +293,10 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     """``x`` as a Tensor; a Python number takes the dtype of ``like`` (or the default)."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, (int, float, bool, np.number)) and not isinstance(
-        x, np.ndarray
+    if (
+        like is not None
+        and isinstance(x, (int, float, bool, np.number))
+        and not isinstance(x, np.ndarray)
     ):
         dt = like.data.dtype
         if isinstance(x, float) and dt.kind != "f":
@@ -296,8 +332,8 @@ class Tensor:
     """An n-dimensional array that can record the operations on it and differentiate them.
 
     Create one with :func:`minigrad.tensor` (or ``Tensor(data)``), or with a factory such as
-    :func:`minigrad.zeros`. Python floats become ``get_default_dtype()`` (float32), Python ints int64,
-    and a numpy array keeps its dtype.
+    :func:`minigrad.zeros`. Python floats become ``get_default_dtype()`` (float32), Python ints
+    int64, and a numpy array keeps its dtype.
 
     >>> import minigrad
     >>> x = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
@@ -447,7 +483,11 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         body = np.array2string(
-            arr, separator=", ", prefix="tensor(", precision=4, suppress_small=False,
+            arr,
+            separator=", ",
+            prefix="tensor(",
+            precision=4,
+            suppress_small=False,
             max_line_width=100,
         )
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
@@ -457,6 +497,8 @@ class Tensor:
         dt = _dtype.as_dtype(dtype)
         if dt == self.data.dtype:
             return self
+        if dt.kind != "f" or self.data.dtype.kind != "f":  # no gradient flows to or from integers
+            return _wrap(self.data.astype(dt))
         return _ops.Cast.apply(self, dtype=dt)
 
     def float(self) -> Tensor:
@@ -487,8 +529,7 @@ class Tensor:
             )
         if not requires_grad and self._ctx is not None:
             raise RuntimeError(
-                "you can only change requires_grad of leaf tensors; use .detach() for a"
-                " non-leaf"
+                "you can only change requires_grad of leaf tensors; use .detach() for a non-leaf"
             )
         self.requires_grad = bool(requires_grad)
         return self
@@ -519,7 +560,8 @@ class Tensor:
         return self._retains_grad
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces
+        it.
 
         Returns a function that removes the hook.
         """
@@ -560,32 +602,57 @@ class Tensor:
         backward(self, gradient, retain_graph)
 
     # ------------------------------------------------------------------ arithmetic
+    # A Python number is folded into the op as a constant (no tensor, no gradient for it).
     def __add__(self, other: TensorLike) -> Tensor:
+        if isinstance(other, Tensor):
+            return _ops.Add.apply(self, other)
+        if type(other) in _PYNUM:
+            return _ops.AddConst.apply(self, c=other)
         return _ops.Add.apply(self, as_tensor(other, self))
 
     def __radd__(self, other: TensorLike) -> Tensor:
+        if type(other) in _PYNUM:
+            return _ops.AddConst.apply(self, c=other)
         return _ops.Add.apply(as_tensor(other, self), self)
 
     def __sub__(self, other: TensorLike) -> Tensor:
+        if isinstance(other, Tensor):
+            return _ops.Sub.apply(self, other)
+        if type(other) in _PYNUM:
+            return _ops.AddConst.apply(self, c=-other)
         return _ops.Sub.apply(self, as_tensor(other, self))
 
     def __rsub__(self, other: TensorLike) -> Tensor:
+        if type(other) in _PYNUM:
+            return _ops.RSubConst.apply(self, c=other)
         return _ops.Sub.apply(as_tensor(other, self), self)
 
     def __mul__(self, other: TensorLike) -> Tensor:
+        if isinstance(other, Tensor):
+            return _ops.Mul.apply(self, other)
+        if type(other) in _PYNUM:
+            return _ops.MulConst.apply(self, c=other)
         return _ops.Mul.apply(self, as_tensor(other, self))
 
     def __rmul__(self, other: TensorLike) -> Tensor:
+        if type(other) in _PYNUM:
+            return _ops.MulConst.apply(self, c=other)
         return _ops.Mul.apply(as_tensor(other, self), self)
 
     def __truediv__(self, other: TensorLike) -> Tensor:
+        if isinstance(other, Tensor):
+            return _ops.Div.apply(self, other)
+        if type(other) in _PYNUM and self.data.dtype.kind == "f":
+            return _ops.DivConst.apply(self, c=other)
         return _ops.Div.apply(self, as_tensor(other, self))
 
     def __rtruediv__(self, other: TensorLike) -> Tensor:
+        if type(other) in _PYNUM and self.data.dtype.kind == "f":
+            return _ops.RDivConst.apply(self, c=other)
         return _ops.Div.apply(as_tensor(other, self), self)
 
     def __pow__(self, exponent: TensorLike) -> Tensor:
-        if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        if type(exponent) in _PYNUM:
             return _ops.PowScalar.apply(self, exponent=exponent)
         return _ops.Pow.apply(self, as_tensor(exponent, self))
 
@@ -867,9 +934,7 @@ class Tensor:
         """Broadcast to ``sizes`` (-1 keeps a size) without copying."""
         sizes = sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
         lead = len(sizes) - self.ndim
-        shape = tuple(
-            self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes)
-        )
+        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         return _ops.Expand.apply(self, shape=shape)
 
     def expand_as(self, other: Tensor) -> Tensor:
@@ -901,8 +966,10 @@ class Tensor:
         pre = (slice(None),) * dim
         return tuple(self[pre + (i,)] for i in range(self.shape[dim]))
 
-    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
-        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
+    def split(
+        self, split_size_or_sections: int | Sequence[int], dim: int = 0
+    ) -> tuple[Tensor, ...]:
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of given sizes."""
         return split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
@@ -916,9 +983,7 @@ class Tensor:
             raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
         dim = _dim(dim, self.ndim)
         if idx.ndim != self.ndim:
-            raise ValueError(
-                f"gather: index has {idx.ndim} dims but the input has {self.ndim}"
-            )
+            raise ValueError(f"gather: index has {idx.ndim} dims but the input has {self.ndim}")
         return _ops.Gather.apply(self, dim=dim, index=idx)
 
     def masked_fill(self, mask: TensorLike, value: Scalar) -> Tensor:
@@ -931,6 +996,11 @@ class Tensor:
     # ------------------------------------------------------------------ nn shortcuts
     def sigmoid_(self) -> Tensor:  # pragma: no cover - convenience alias
         return self.sigmoid()
+
+
+# Python numbers go into ops as they are: numpy treats them as "weak" (float32 * 2.5 stays float32,
+# as in PyTorch). numpy scalars are strongly typed, so they take the tensor route (as_tensor).
+_PYNUM = (int, float)
 
 
 def _data(x: Any) -> Any:
@@ -981,9 +1051,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ndim = tensors[0].ndim
     d = _dim(dim, ndim)
     for i, t in enumerate(tensors):
-        if t.ndim != ndim or t.shape[:d] + t.shape[d + 1 :] != tensors[0].shape[:d] + tensors[
-            0
-        ].shape[d + 1 :]:
+        if (
+            t.ndim != ndim
+            or t.shape[:d] + t.shape[d + 1 :] != tensors[0].shape[:d] + tensors[0].shape[d + 1 :]
+        ):
             raise ValueError(
                 f"cat: sizes must match except in dimension {dim}; tensor 0 has shape"
                 f" {tensors[0].shape} but tensor {i} has shape {t.shape}"
@@ -1065,32 +1136,30 @@ _FREED_MESSAGE = (
 )
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor that requires grad and leads to ``root``, parents before children.
+def _count_dependencies(root: Tensor) -> dict[Tensor, int]:
+    """For every tensor that requires grad and leads to ``root``: how many recorded uses it has.
 
-    Iterative depth-first search, so that a chain of any length needs no recursion.
+    A tensor's gradient is complete once every op that used it has sent its share back; backward
+    processes a tensor when its count falls to zero (Kahn's topological order, as PyTorch's engine
+    does). The walk uses an explicit stack, so a chain of any length needs no recursion.
     """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    deps: dict[Tensor, int] = {}
+    stack = [root]
     while stack:
-        node, finished = stack.pop()
-        if finished:  # all of node's inputs are already in order
-            order.append(node)
-            continue
-        if id(node) in visited:  # reached again by another path, already expanded
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
+        ctx = stack.pop()._ctx
         if ctx is None:
             continue
-        if ctx.freed:
+        parents = ctx.parents
+        if parents is None:  # released by an earlier backward
             raise RuntimeError(_FREED_MESSAGE)
-        for p in ctx.parents:
-            if p.requires_grad and id(p) not in visited:
-                stack.append((p, False))
-    return order
+        for p in parents:
+            if p.requires_grad:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    stack.append(p)
+    return deps
 
 
 def _run_hooks(node: Tensor, g: np.ndarray) -> np.ndarray:
@@ -1128,72 +1197,78 @@ def backward(
         seed = np.asarray(_data(gradient), dtype=tensor.dtype)
         if seed.shape != tensor.shape:
             raise RuntimeError(
-                f"backward: gradient has shape {seed.shape} but the tensor has shape"
-                f" {tensor.shape}"
+                f"backward: gradient has shape {seed.shape} but the tensor has shape {tensor.shape}"
             )
 
-    order = _topological_order(tensor)
+    deps = _count_dependencies(tensor)
     anomaly = _state.anomaly
-    # grads[id] is the gradient so far; owned[id] says whether we may add into it in place
-    grads: dict[int, Any] = {id(tensor): seed}
-    owned: dict[int, bool] = {id(tensor): gradient is None}
-
-    for node in reversed(order):
-        key = id(node)
-        g = grads.pop(key, None)
-        own = owned.pop(key, False)
-        if g is None:
-            continue
-        if node._hooks:
-            g = _run_hooks(node, g)
-            own = False
+    # grads[t]: t's gradient so far; owned[t]: whether the engine may add into that array in place
+    # (it may not when the array is the incoming gradient itself, a view, or shared by two inputs)
+    grads: dict[Tensor, Any] = {tensor: seed}
+    owned: dict[Tensor, bool] = {tensor: gradient is None}
+    ready = [tensor]
+    while ready:
+        node = ready.pop()
+        g = grads.pop(node, None)
+        own = owned.pop(node, False)
         ctx = node._ctx
-        if ctx is None or node._retains_grad:
-            _accumulate_into_grad(node, g, own)
-            if ctx is None:
+        if g is not None:
+            if node._hooks:
+                g = _run_hooks(node, g)
+                own = False
+            if ctx is None or node._retains_grad:
+                _accumulate_into_grad(node, g, own)
+        if ctx is None:
+            continue
+        parents = ctx.parents
+        if g is None:  # no gradient reached this node: its inputs only lose a dependency
+            in_grads: tuple = (None,) * len(parents)
+        else:
+            in_grads = ctx.backward(g)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if anomaly:
+                _check_backward(ctx, g, in_grads)
+        shared = len(in_grads) == 2 and in_grads[0] is in_grads[1] is not None
+        for p, pg in zip(parents, in_grads):
+            if not p.requires_grad:
                 continue
-        in_grads = ctx.backward(g)
-        if type(in_grads) is not tuple:
-            in_grads = (in_grads,)
-        if anomaly:
-            _check_backward(ctx, g, in_grads)
-        seen: set[int] = set()
-        for p, pg in zip(ctx.parents, in_grads):
-            if pg is None or not p.requires_grad:
-                continue
-            pkey = id(p)
-            buf = grads.get(pkey)
-            if type(pg) is IndexedGrad:
-                if buf is None or not owned[pkey]:
-                    new = np.zeros(p.data.shape, dtype=p.data.dtype)
-                    if buf is not None:
-                        new += buf
-                    grads[pkey] = buf = new
-                    owned[pkey] = True
-                if pg.basic:
-                    buf[pg.index] += pg.value
+            if pg is not None:
+                buf = grads.get(p)
+                if type(pg) is IndexedGrad:
+                    if buf is None or not owned[p]:
+                        new = np.zeros(p.data.shape, dtype=p.data.dtype)
+                        if buf is not None:
+                            new += buf
+                        grads[p] = buf = new
+                        owned[p] = True
+                    if pg.basic:
+                        buf[pg.index] += pg.value
+                    else:
+                        np.add.at(buf, pg.index, pg.value)
                 else:
-                    np.add.at(buf, pg.index, pg.value)
-                continue
-            if type(pg) is not np.ndarray:
-                pg = np.asarray(pg)
-            if pg.dtype != p.data.dtype:
-                pg = pg.astype(p.data.dtype)
-            if pg.shape != p.data.shape:
-                raise RuntimeError(
-                    f"internal error: {ctx.name} returned a gradient of shape {pg.shape} for an"
-                    f" input of shape {p.data.shape}"
-                )
-            if buf is None:
-                fresh = pg is not g and pg.base is None and id(pg) not in seen
-                seen.add(id(pg))
-                grads[pkey] = pg
-                owned[pkey] = fresh and pg.flags.writeable
-            elif owned[pkey]:
-                buf += pg
-            else:
-                grads[pkey] = buf + pg
-                owned[pkey] = True
+                    if type(pg) is not np.ndarray:
+                        pg = np.asarray(pg)
+                    pdata = p.data
+                    if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
+                        pg = pg.astype(pdata.dtype)
+                    if pg.shape != pdata.shape:
+                        raise RuntimeError(
+                            f"internal error: {ctx.name} returned a gradient of shape {pg.shape}"
+                            f" for an input of shape {p.data.shape}"
+                        )
+                    if buf is None:
+                        grads[p] = pg
+                        owned[p] = pg.base is None and pg is not g and not shared
+                    elif owned[p]:
+                        buf += pg
+                    else:
+                        grads[p] = buf + pg
+                        owned[p] = True
+            d = deps[p] - 1
+            deps[p] = d
+            if d == 0:
+                ready.append(p)
         if not retain_graph:
             ctx.release()
 
@@ -1215,7 +1290,8 @@ def _check_backward(ctx: Function, g: np.ndarray, in_grads: tuple) -> None:
             continue
         kind = _nonfinite_kind(np.asarray(arr))
         if kind:
-            where_ = "".join(ctx.created_at[-4:]) if ctx.created_at else "(unknown)\n"
+            created = getattr(ctx, "created_at", None)
+            where_ = "".join(created[-4:]) if created else "(unknown)\n"
             raise RuntimeError(
                 f"Function '{ctx.name}Backward' returned {kind} values in its {i}th output"
                 f" (backward pass) from a finite incoming gradient.\nThe forward op was called"
@@ -1262,7 +1338,9 @@ def ones(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _factory(np.ones(_normalize_size(size), _dtype.as_dtype(dtype)), requires_grad)
 
 
-def full(size: Sequence[int], fill_value: Scalar, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence[int], fill_value: Scalar, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``."""
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dt = np.dtype(bool) if isinstance(fill_value, bool) else _dtype.int64
@@ -1295,7 +1373,9 @@ def rand(*size: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _factory(arr, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None) -> Tensor:
+def randint(
+    low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None
+) -> Tensor:
     """Integers drawn uniformly from [low, high) (or [0, low) when ``high`` is omitted)."""
     if high is None:
         low, high = 0, low
@@ -1360,7 +1440,9 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
     return _factory(np.ones(t.shape, _like(t, dtype)), requires_grad)
 
 
-def full_like(t: Tensor, fill_value: Scalar, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    t: Tensor, fill_value: Scalar, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _factory(np.full(t.shape, fill_value, _like(t, dtype)), requires_grad)
 
 

@@ -1,4 +1,4 @@
-"""The engine's behaviour: accumulation, freeing, retain_grad, hooks, no_grad, anomaly mode, errors."""
+"""The engine: accumulation, freeing, retain_grad, hooks, no_grad, anomaly mode, errors."""
 
 from __future__ import annotations
 
@@ -202,7 +202,9 @@ def test_cross_entropy_target_out_of_range():
 
 
 def test_integer_tensor_cannot_require_grad():
-    with pytest.raises(RuntimeError, match="only floating point tensors can require gradients.*int64"):
+    with pytest.raises(
+        RuntimeError, match="only floating point tensors can require gradients.*int64"
+    ):
         mg.tensor([1, 2], requires_grad=True)
 
 
@@ -220,7 +222,9 @@ def test_backward_of_a_tensor_without_grad():
 
 
 def test_other_shape_errors():
-    with pytest.raises(ValueError, match=r"shape \[4, 2\] is invalid for an input of shape \(3, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"shape \[4, 2\] is invalid for an input of shape \(3, 2\)"
+    ):
         mg.ones(3, 2).reshape(4, 2)
     with pytest.raises(ValueError, match="stack expects each tensor to be equal size"):
         mg.stack([mg.ones(2), mg.ones(3)])
@@ -253,7 +257,9 @@ def test_gradcheck_reports_input_index_and_values():
 
     x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
     y = mg.tensor([3.0], dtype=mg.float64, requires_grad=True)
-    with pytest.raises(mg.GradcheckError, match=r"input 1 \(shape \(2,\)\) at index \(0,\): analytic"):
+    with pytest.raises(
+        mg.GradcheckError, match=r"input 1 \(shape \(2,\)\) at index \(0,\): analytic"
+    ):
         mg.gradcheck(lambda a, b: a * 2 + BadSquare.apply(b).sum(), [y, x])
     assert not mg.gradcheck(BadSquare.apply, [x], raise_exception=False)
     with pytest.raises(ValueError, match="no input requires grad"):

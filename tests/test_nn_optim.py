@@ -103,7 +103,9 @@ def test_load_state_dict_keeps_parameter_identity_and_dtype():
 
 
 def test_repr_is_like_pytorch():
-    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.1), nn.Embedding(10, 3, padding_idx=0))
+    m = nn.Sequential(
+        nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.1), nn.Embedding(10, 3, padding_idx=0)
+    )
     assert repr(m) == (
         "Sequential(\n"
         "  (0): Linear(in_features=3, out_features=4, bias=True)\n"
@@ -296,8 +298,13 @@ def test_load_never_unpickles(tmp_path):
 
     # an npz whose entry is a pickled object array: numpy refuses it with allow_pickle=False
     path = tmp_path / "evil.npz"
-    np.savez(path, __minigrad__=np.frombuffer(b'{"format": "minigrad-npz-1", "object": {"__array__": "a0"}}', np.uint8),
-             a0=np.array([Evil()], dtype=object))
+    np.savez(
+        path,
+        __minigrad__=np.frombuffer(
+            b'{"format": "minigrad-npz-1", "object": {"__array__": "a0"}}', np.uint8
+        ),
+        a0=np.array([Evil()], dtype=object),
+    )
     with pytest.raises(ValueError):
         mg.load(path)
     pkl = tmp_path / "evil.pkl"

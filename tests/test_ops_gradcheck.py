@@ -93,8 +93,13 @@ def test_piecewise_ops_away_from_kinks(data, shape):
     x = arrays(data.draw, shape, -2.0, 2.0)
     x = np.where(np.abs(x) < 0.1, 0.5, x)  # finite differences need distance from the kink
     x = np.where(np.abs(np.abs(x) - 1.0) < 0.05, 1.5, x)
-    for f in (lambda t: t.relu(), lambda t: t.abs(), lambda t: t.clip(-1.0, 1.0),
-              lambda t: t.clip(min=-1.0), lambda t: t.clamp(max=1.0)):
+    for f in (
+        lambda t: t.relu(),
+        lambda t: t.abs(),
+        lambda t: t.clip(-1.0, 1.0),
+        lambda t: t.clip(min=-1.0),
+        lambda t: t.clamp(max=1.0),
+    ):
         assert mg.gradcheck(f, [t64(x)])
 
 
@@ -119,7 +124,9 @@ def test_reductions(data, sd, keepdim):
     assert mg.gradcheck(lambda t: t.max(), [t64(x)])
     assert mg.gradcheck(lambda t: t.logsumexp(dim, keepdim=keepdim), [t64(x)])
     if x.size > 1:
-        assert mg.gradcheck(lambda t: t.var(dim, keepdim=keepdim) if t.shape[dim] > 1 else t.var(), [t64(x)])
+        assert mg.gradcheck(
+            lambda t: t.var(dim, keepdim=keepdim) if t.shape[dim] > 1 else t.var(), [t64(x)]
+        )
 
 
 def test_reductions_over_several_dims():
@@ -182,8 +189,13 @@ def test_shape_ops(data, sp):
     shape, perm = sp
     x = arrays(data.draw, shape)
     n = len(shape)
-    assert mg.gradcheck(lambda t: t.permute(*perm) * mg.arange(float(t.numel())).reshape(
-        tuple(shape[p] for p in perm)).double(), [t64(x)])
+    assert mg.gradcheck(
+        lambda t: (
+            t.permute(*perm)
+            * mg.arange(float(t.numel())).reshape(tuple(shape[p] for p in perm)).double()
+        ),
+        [t64(x)],
+    )
     assert mg.gradcheck(lambda t: t.reshape(-1) * mg.arange(float(t.numel())).double(), [t64(x)])
     assert mg.gradcheck(lambda t: t.transpose(0, n - 1), [t64(x)])
     assert mg.gradcheck(lambda t: t.unsqueeze(0).unsqueeze(-1).squeeze(), [t64(x)])
@@ -253,7 +265,7 @@ def test_cat_stack_split_chunk(data, sd, k):
         lambda a: sum(((i + 1) * p).sum() for i, p in enumerate(a.split(k, dim))), [xs[0]]
     )
     assert mg.gradcheck(
-        lambda a: sum(((i + 1) * p ** 2).sum() for i, p in enumerate(a.chunk(k, dim))), [xs[0]]
+        lambda a: sum(((i + 1) * p**2).sum() for i, p in enumerate(a.chunk(k, dim))), [xs[0]]
     )
     assert len(xs[0].chunk(k, dim)) == len(np.array_split(np.zeros(n), min(k, n)))
 
@@ -271,8 +283,9 @@ def test_where(data, pair):
     a, b = arrays(data.draw, sa), arrays(data.draw, sb)
     cond = np.broadcast_to(arrays(data.draw, sa), np.broadcast_shapes(sa, sb)) > 0
     assert mg.gradcheck(lambda x, y: mg.where(cond, x, y), [t64(a), t64(b)])
-    assert mg.gradcheck(lambda x: x.masked_fill(mg.tensor(cond[..., :1] if cond.ndim else cond),
-                                                0.0), [t64(a)])
+    assert mg.gradcheck(
+        lambda x: x.masked_fill(mg.tensor(cond[..., :1] if cond.ndim else cond), 0.0), [t64(a)]
+    )
 
 
 def test_gather_and_topk():
@@ -322,16 +335,18 @@ def test_cross_entropy(reduction, smoothing):
     w = mg.tensor(rng.uniform(0.5, 2, 4))
     for weight in (None, w):
         assert mg.gradcheck(
-            lambda t: F.cross_entropy(t, target, weight=weight, reduction=reduction,
-                                      label_smoothing=smoothing),
+            lambda t: F.cross_entropy(
+                t, target, weight=weight, reduction=reduction, label_smoothing=smoothing
+            ),
             [x],
         )
     x3 = t64(rng.normal(size=(2, 4, 3)))  # (N, C, d1)
     t3 = mg.tensor([[0, 1, 2], [3, 3, -100]])
     assert mg.gradcheck(lambda t: F.cross_entropy(t, t3, reduction=reduction), [x3])
     probs = rng.dirichlet(np.ones(4), size=6)
-    assert mg.gradcheck(lambda t: F.cross_entropy(t, probs, reduction=reduction,
-                                                  label_smoothing=smoothing), [x])
+    assert mg.gradcheck(
+        lambda t: F.cross_entropy(t, probs, reduction=reduction, label_smoothing=smoothing), [x]
+    )
 
 
 def test_binary_losses_and_mse():
@@ -343,13 +358,17 @@ def test_binary_losses_and_mse():
     pw = rng.uniform(0.5, 2, 4)
     for reduction in ("mean", "sum", "none"):
         assert mg.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction), [p, y])
-        assert mg.gradcheck(lambda a: F.binary_cross_entropy(a, y, weight=w, reduction=reduction), [p])
+        assert mg.gradcheck(
+            lambda a: F.binary_cross_entropy(a, y, weight=w, reduction=reduction), [p]
+        )
         assert mg.gradcheck(
             lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction), [x, y]
         )
         assert mg.gradcheck(
-            lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=w, pos_weight=pw,
-                                                            reduction=reduction), [x, y]
+            lambda a, b: F.binary_cross_entropy_with_logits(
+                a, b, weight=w, pos_weight=pw, reduction=reduction
+            ),
+            [x, y],
         )
         assert mg.gradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), [x, y])
         assert mg.gradcheck(lambda a: F.l1_loss(a, y, reduction=reduction), [x])

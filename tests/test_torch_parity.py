@@ -66,60 +66,146 @@ CASES = {
     "matmul_vec": ([(4,), (4, 3)], lambda lib, F, a, b: a @ b),
     "matmul_mat_vec": ([(2, 3, 4), (4,)], lambda lib, F, a, b: a @ b),
     "matmul_dot": ([(4,), (4,)], lambda lib, F, a, b: a @ b),
-    "unary": ([(4, 3)], lambda lib, F, a: (a.exp(), a.tanh(), a.sigmoid(), a.relu(), a.abs(),
-                                          a.sin(), a.cos())),
+    "unary": (
+        [(4, 3)],
+        lambda lib, F, a: (a.exp(), a.tanh(), a.sigmoid(), a.relu(), a.abs(), a.sin(), a.cos()),
+    ),
     "log_sqrt": ([(4, 3)], lambda lib, F, a: ((a * a + 0.1).log(), (a * a + 0.1).sqrt())),
     "clip": ([(20,)], lambda lib, F, a: (a.clip(-0.5, 0.7), a.clamp(min=0.1), a.clamp(max=0.2))),
-    "reductions": ([(3, 4, 2)], lambda lib, F, a: (
-        a.sum(), a.mean(), a.sum(1), a.mean((0, 2)), a.sum(-1, keepdim=True), a.max(),
-        a.max(1).values, a.min(dim=2, keepdim=True).values, a.logsumexp(1), a.var(1), a.std(),
-    )),
-    "shapes": ([(2, 3, 4)], lambda lib, F, a: (
-        a.reshape(6, 4), a.view(-1), a.transpose(0, 2), a.permute(1, 2, 0), a.unsqueeze(1),
-        a[:, :1].squeeze(1), a.flatten(1), a.T if False else a.permute(2, 1, 0), a.expand(3, 2, 3, 4),
-    )),
-    "indexing": ([(4, 5)], lambda lib, F, a: (
-        a[1], a[:, 2], a[1:3, ::2], a[lib.tensor([0, 2, 2])], a[lib.tensor([0, 1]), lib.tensor([4, 4])],
-        a[a > 0], a[..., -1], a[None, 1],
-    )),
-    "cat_stack_split": ([(2, 3), (2, 3)], lambda lib, F, a, b: (
-        lib.cat([a, b], 0), lib.cat([a, b, a], 1), lib.stack([a, b], 1), *a.split(2, 1),
-        *b.chunk(2, 0),
-    )),
-    "where_gather": ([(3, 4), (3, 4)], lambda lib, F, a, b: (
-        lib.where(a > 0, a, b), a.masked_fill(b > 0, 0.5), a.gather(1, lib.tensor([[0, 0], [3, 1], [2, 2]])),
-    )),
+    "reductions": (
+        [(3, 4, 2)],
+        lambda lib, F, a: (
+            a.sum(),
+            a.mean(),
+            a.sum(1),
+            a.mean((0, 2)),
+            a.sum(-1, keepdim=True),
+            a.max(),
+            a.max(1).values,
+            a.min(dim=2, keepdim=True).values,
+            a.logsumexp(1),
+            a.var(1),
+            a.std(),
+        ),
+    ),
+    "shapes": (
+        [(2, 3, 4)],
+        lambda lib, F, a: (
+            a.reshape(6, 4),
+            a.view(-1),
+            a.transpose(0, 2),
+            a.permute(1, 2, 0),
+            a.unsqueeze(1),
+            a[:, :1].squeeze(1),
+            a.flatten(1),
+            a.T if False else a.permute(2, 1, 0),
+            a.expand(3, 2, 3, 4),
+        ),
+    ),
+    "indexing": (
+        [(4, 5)],
+        lambda lib, F, a: (
+            a[1],
+            a[:, 2],
+            a[1:3, ::2],
+            a[lib.tensor([0, 2, 2])],
+            a[lib.tensor([0, 1]), lib.tensor([4, 4])],
+            a[a > 0],
+            a[..., -1],
+            a[None, 1],
+        ),
+    ),
+    "cat_stack_split": (
+        [(2, 3), (2, 3)],
+        lambda lib, F, a, b: (
+            lib.cat([a, b], 0),
+            lib.cat([a, b, a], 1),
+            lib.stack([a, b], 1),
+            *a.split(2, 1),
+            *b.chunk(2, 0),
+        ),
+    ),
+    "where_gather": (
+        [(3, 4), (3, 4)],
+        lambda lib, F, a, b: (
+            lib.where(a > 0, a, b),
+            a.masked_fill(b > 0, 0.5),
+            a.gather(1, lib.tensor([[0, 0], [3, 1], [2, 2]])),
+        ),
+    ),
     "softmax": ([(3, 5)], lambda lib, F, a: (F.softmax(a, 1), F.log_softmax(a, 0), a.softmax(-1))),
-    "linear": ([(2, 3, 4), (5, 4), (5,)], lambda lib, F, x, w, b: (F.linear(x, w, b), F.linear(x, w))),
-    "embedding": ([(6, 3)], lambda lib, F, w: (
-        F.embedding(lib.tensor([[0, 5, 5], [2, 0, 1]]), w),
-        F.embedding(lib.tensor([1, 3, 3]), w, padding_idx=3),
-    )),
-    "cross_entropy": ([(5, 4)], lambda lib, F, x: (
-        F.cross_entropy(x, lib.tensor([0, 3, 1, -100, 2])),
-        F.cross_entropy(x, lib.tensor([0, 3, 1, 1, 2]), reduction="sum"),
-        F.cross_entropy(x, lib.tensor([0, 3, 1, 1, 2]), reduction="none"),
-        F.cross_entropy(x, lib.tensor([0, 3, 1, 7, 2]), ignore_index=7, label_smoothing=0.1),
-        F.cross_entropy(x, lib.tensor([0, 3, 1, 1, 2]), weight=lib.tensor([1.0, 2.0, 0.5, 1.5], dtype=lib.float64)),
-        F.cross_entropy(x, lib.tensor([0, 3, 1, -100, 2]), weight=lib.tensor([1.0, 2.0, 0.5, 1.5], dtype=lib.float64), label_smoothing=0.3),
-        F.cross_entropy(x, lib.tensor(np.full((5, 4), 0.25)), label_smoothing=0.2),
-        F.cross_entropy(x[0], lib.tensor(2)),
-    )),
-    "cross_entropy_spatial": ([(2, 4, 3)], lambda lib, F, x: (
-        F.cross_entropy(x, lib.tensor([[0, 1, 2], [3, 3, -100]])),
-        F.cross_entropy(x, lib.tensor([[0, 1, 2], [3, 3, 0]]), reduction="none"),
-    )),
-    "nll": ([(4, 3)], lambda lib, F, x: F.nll_loss(F.log_softmax(x, 1), lib.tensor([0, 2, -100, 1]))),
-    "bce": ([(3, 4), (3, 4)], lambda lib, F, x, y: (
-        F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
-        F.binary_cross_entropy(x.sigmoid(), y.sigmoid(), reduction="none"),
-        F.binary_cross_entropy_with_logits(x * 5, y.sigmoid()),
-        F.binary_cross_entropy_with_logits(x, y.sigmoid(), pos_weight=lib.tensor([1.0, 2.0, 0.5, 3.0], dtype=lib.float64), reduction="sum"),
-        F.binary_cross_entropy_with_logits(x, y.sigmoid(), weight=lib.tensor([1.0, 2.0, 0.5, 3.0], dtype=lib.float64), reduction="none"),
-    )),
-    "mse_l1": ([(3, 4), (3, 4)], lambda lib, F, x, y: (
-        F.mse_loss(x, y), F.mse_loss(x, y, reduction="sum"), F.l1_loss(x, y, reduction="none"),
-    )),
+    "linear": (
+        [(2, 3, 4), (5, 4), (5,)],
+        lambda lib, F, x, w, b: (F.linear(x, w, b), F.linear(x, w)),
+    ),
+    "embedding": (
+        [(6, 3)],
+        lambda lib, F, w: (
+            F.embedding(lib.tensor([[0, 5, 5], [2, 0, 1]]), w),
+            F.embedding(lib.tensor([1, 3, 3]), w, padding_idx=3),
+        ),
+    ),
+    "cross_entropy": (
+        [(5, 4)],
+        lambda lib, F, x: (
+            F.cross_entropy(x, lib.tensor([0, 3, 1, -100, 2])),
+            F.cross_entropy(x, lib.tensor([0, 3, 1, 1, 2]), reduction="sum"),
+            F.cross_entropy(x, lib.tensor([0, 3, 1, 1, 2]), reduction="none"),
+            F.cross_entropy(x, lib.tensor([0, 3, 1, 7, 2]), ignore_index=7, label_smoothing=0.1),
+            F.cross_entropy(
+                x,
+                lib.tensor([0, 3, 1, 1, 2]),
+                weight=lib.tensor([1.0, 2.0, 0.5, 1.5], dtype=lib.float64),
+            ),
+            F.cross_entropy(
+                x,
+                lib.tensor([0, 3, 1, -100, 2]),
+                weight=lib.tensor([1.0, 2.0, 0.5, 1.5], dtype=lib.float64),
+                label_smoothing=0.3,
+            ),
+            F.cross_entropy(x, lib.tensor(np.full((5, 4), 0.25)), label_smoothing=0.2),
+            F.cross_entropy(x[0], lib.tensor(2)),
+        ),
+    ),
+    "cross_entropy_spatial": (
+        [(2, 4, 3)],
+        lambda lib, F, x: (
+            F.cross_entropy(x, lib.tensor([[0, 1, 2], [3, 3, -100]])),
+            F.cross_entropy(x, lib.tensor([[0, 1, 2], [3, 3, 0]]), reduction="none"),
+        ),
+    ),
+    "nll": (
+        [(4, 3)],
+        lambda lib, F, x: F.nll_loss(F.log_softmax(x, 1), lib.tensor([0, 2, -100, 1])),
+    ),
+    "bce": (
+        [(3, 4), (3, 4)],
+        lambda lib, F, x, y: (
+            F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
+            F.binary_cross_entropy(x.sigmoid(), y.sigmoid(), reduction="none"),
+            F.binary_cross_entropy_with_logits(x * 5, y.sigmoid()),
+            F.binary_cross_entropy_with_logits(
+                x,
+                y.sigmoid(),
+                pos_weight=lib.tensor([1.0, 2.0, 0.5, 3.0], dtype=lib.float64),
+                reduction="sum",
+            ),
+            F.binary_cross_entropy_with_logits(
+                x,
+                y.sigmoid(),
+                weight=lib.tensor([1.0, 2.0, 0.5, 3.0], dtype=lib.float64),
+                reduction="none",
+            ),
+        ),
+    ),
+    "mse_l1": (
+        [(3, 4), (3, 4)],
+        lambda lib, F, x, y: (
+            F.mse_loss(x, y),
+            F.mse_loss(x, y, reduction="sum"),
+            F.l1_loss(x, y, reduction="none"),
+        ),
+    ),
     "layer_norm": ([(3, 4), (4,), (4,)], lambda lib, F, x, w, b: F.layer_norm(x, (4,), w, b)),
 }
 

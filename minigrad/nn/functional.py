@@ -52,7 +52,7 @@ def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def softmax(input: Tensor, dim: int) -> Tensor:  # noqa: A002
-    """exp(x) / sum(exp(x)) along ``dim`` (computed after subtracting the max, so it never overflows)."""
+    """exp(x) / sum(exp(x)) along ``dim`` (the max subtracted first: no overflow)."""
     return ops.Softmax.apply(input, dim=_dim(dim, input.ndim))
 
 
@@ -221,7 +221,7 @@ def nll_loss(
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> Tensor:
-    """Negative log-likelihood of class indices given log-probabilities ``input`` of shape (N, C)."""
+    """Negative log-likelihood of class indices, given log-probabilities ``input`` (N, C)."""
     _check_reduction(reduction)
     t = np.asarray(_data(target))
     if input.ndim != 2 or t.shape != input.shape[:1]:

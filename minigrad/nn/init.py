@@ -103,7 +103,7 @@ def kaiming_normal_(
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
-    """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al., 2013)."""
+    """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian (Saxe et al., 2013)."""
     if tensor.ndim < 2:
         raise ValueError("orthogonal_ needs a tensor with at least 2 dimensions")
     rows = tensor.shape[0]

@@ -35,7 +35,9 @@ class Linear(Module):
     (5, 2)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None
+    ) -> None:
         super().__init__()
         if in_features <= 0 or out_features <= 0:
             raise ValueError(
@@ -93,7 +95,9 @@ class Embedding(Module):
             embedding_dim,
             padding_idx,
         )
-        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=_dtype.as_dtype(dtype)))
+        self.weight = Parameter(
+            np.empty((num_embeddings, embedding_dim), dtype=_dtype.as_dtype(dtype))
+        )
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -105,7 +109,7 @@ class Embedding(Module):
     def from_pretrained(
         cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None
     ) -> Embedding:
-        """An Embedding holding the given (num_embeddings, dim) matrix; frozen unless freeze=False."""
+        """Embedding of the given (num_embeddings, dim) matrix, frozen unless freeze=False."""
         arr = np.asarray(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
         if arr.ndim != 2:
             raise ValueError(f"from_pretrained expects a 2-D matrix, got shape {arr.shape}")
@@ -142,10 +146,15 @@ class LayerNorm(Module):
     """Normalises the last dimensions to mean 0 and variance 1, then scales and shifts."""
 
     def __init__(
-        self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elementwise_affine: bool = True
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
     ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         self.normalized_shape, self.eps = shape, eps
         if elementwise_affine:
             dt = _dtype.get_default_dtype()

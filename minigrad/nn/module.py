@@ -28,7 +28,9 @@ class Parameter(Tensor):
             data = np.zeros((0,), dtype=_dtype.get_default_dtype())
         arr = data.data if isinstance(data, Tensor) else np.asarray(data)
         if arr.dtype.kind != "f" and requires_grad:
-            raise TypeError(f"a Parameter that requires grad must be floating point, got {arr.dtype}")
+            raise TypeError(
+                f"a Parameter that requires grad must be floating point, got {arr.dtype}"
+            )
         super().__init__(arr, dtype=arr.dtype)
         if isinstance(data, Tensor):
             self.data = data.data  # share memory, as torch.nn.Parameter(t) does
@@ -137,7 +139,9 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ traversal
-    def named_modules(self, prefix: str = "", memo: set[int] | None = None) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, prefix: str = "", memo: set[int] | None = None
+    ) -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
@@ -222,7 +226,7 @@ class Module:
         return self
 
     def to(self, dtype: Any) -> Module:
-        """Convert every floating point parameter and buffer to ``dtype``, in place; returns self."""
+        """Cast every floating point parameter and buffer to ``dtype`` in place; return self."""
         dt = _dtype.as_dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
             if t.data.dtype.kind == "f":
@@ -248,7 +252,9 @@ class Module:
                     out[key] = t if keep_vars else t.detach()
         return out
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> _IncompatibleKeys:
         """Copy values (tensors or numpy arrays) into this module's parameters and buffers.
 
         Raises a ``RuntimeError`` listing every wrongly shaped entry, and with ``strict=True`` every
@@ -260,7 +266,9 @@ class Module:
         errors = []
         if strict:
             if missing:
-                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
+                errors.append(
+                    "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing)
+                )
             if unexpected:
                 errors.append(
                     "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected)

@@ -1,4 +1,4 @@
-"""Learning-rate schedules: call ``scheduler.step()`` once per epoch (or step) after ``optimizer.step()``."""
+"""LR schedules: ``scheduler.step()`` once per epoch (or step), after ``optimizer.step()``."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ class LRScheduler:
 class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(epoch)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float], last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, lr_lambda: Callable[[int], float], last_epoch: int = -1
+    ) -> None:
         self.lr_lambda = lr_lambda
         super().__init__(optimizer, last_epoch)
 
@@ -46,7 +48,9 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (epoch // step_size)."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
@@ -68,7 +72,9 @@ class ExponentialLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """lr falls from base_lr to eta_min along half a cosine over T_max epochs."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:  # noqa: N803
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:  # noqa: N803
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
@@ -76,4 +82,6 @@ class CosineAnnealingLR(LRScheduler):
         self.last_epoch += 1
         e = min(self.last_epoch, self.T_max)
         for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * e / self.T_max)) / 2
+            g["lr"] = (
+                self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * e / self.T_max)) / 2
+            )

@@ -23,6 +23,7 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state: dict[int, dict[str, Any]] = {}
+        self._scratch: dict[int, np.ndarray] = {}  # one work array per parameter, not saved
         self.param_groups: list[dict[str, Any]] = []
         params = list(params)
         if not params:
@@ -65,6 +66,13 @@ class Optimizer:
             if p.grad is not None:
                 yield p, p.grad.data
 
+    def _work(self, p: Tensor) -> np.ndarray:
+        """A scratch array shaped like ``p``, reused every step (no allocation, no page faults)."""
+        buf = self._scratch.get(id(p))
+        if buf is None or buf.shape != p.data.shape or buf.dtype != p.data.dtype:
+            buf = self._scratch[id(p)] = np.empty_like(p.data)
+        return buf
+
     # checkpoints ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters and state (moment estimates ...), parameters referred to by position."""
@@ -96,7 +104,11 @@ class Optimizer:
         for k, s in state_dict["state"].items():
             p = params[int(k)]
             self.state[id(p)] = {
-                n: (np.asarray(v, dtype=p.dtype).copy() if isinstance(v, np.ndarray) and v.ndim else v)
+                n: (
+                    np.asarray(v, dtype=p.dtype).copy()
+                    if isinstance(v, np.ndarray) and v.ndim
+                    else v
+                )
                 for n, v in s.items()
             }
         for g, saved in zip(self.param_groups, groups):
@@ -137,8 +149,14 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(
             params,
-            dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                 nesterov=nesterov, maximize=maximize),
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+                maximize=maximize,
+            ),
         )
 
     def step(self) -> None:
@@ -146,20 +164,27 @@ class SGD(Optimizer):
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
             for p, g in self._params_with_grad(group):
+                d = self._work(p)  # d: the direction of this step
                 if group["maximize"]:
-                    g = -g
+                    np.negative(g, out=d)
+                else:
+                    np.copyto(d, g)
                 if wd:
-                    g = g + wd * p.data
+                    d += wd * p.data
                 if mom:
                     state = self.state.setdefault(id(p), {})
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype, copy=True)
+                        buf = state["momentum_buffer"] = d.copy()
                     else:
                         buf *= mom
-                        buf += (1 - damp) * g
-                    g = g + mom * buf if nesterov else buf
-                p.data -= p.dtype.type(lr) * g
+                        buf += (1 - damp) * d
+                    if nesterov:
+                        d += mom * buf
+                    else:
+                        np.copyto(d, buf)
+                d *= lr
+                p.data -= d
 
 
 class Adam(Optimizer):
@@ -193,8 +218,14 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(
             params,
-            dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                 maximize=maximize),
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+            ),
         )
 
     def step(self) -> None:
@@ -217,24 +248,31 @@ class Adam(Optimizer):
                 t = state["step"]
                 if wd:
                     if self._decoupled:
-                        p.data *= p.dtype.type(1 - lr * wd)
+                        p.data *= 1 - lr * wd
                     else:
                         g = g + wd * p.data
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                m += (1 - b1) * (g - m)  # torch's lerp: m = b1 m + (1 - b1) g
+                m, v, w = state["exp_avg"], state["exp_avg_sq"], self._work(p)
+                # every update in place, through one scratch array w
+                np.subtract(g, m, out=w)
+                w *= 1 - b1
+                m += w  # torch's lerp: m = m + (1 - b1)(g - m) = b1 m + (1 - b1) g
+                np.multiply(g, g, out=w)
+                w *= 1 - b2
                 v *= b2
-                v += (1 - b2) * (g * g)
+                v += w  # v = b2 v + (1 - b2) g^2
                 bc1 = 1 - b1**t
                 bc2_sqrt = math.sqrt(1 - b2**t)
                 if amsgrad:
                     vmax = state["max_exp_avg_sq"]
                     np.maximum(vmax, v, out=vmax)
-                    denom = np.sqrt(vmax)
+                    np.sqrt(vmax, out=w)
                 else:
-                    denom = np.sqrt(v)
-                denom /= bc2_sqrt
-                denom += eps
-                p.data -= p.dtype.type(lr / bc1) * (m / denom)
+                    np.sqrt(v, out=w)
+                w /= bc2_sqrt
+                w += eps  # w = sqrt(v) / sqrt(1 - b2^t) + eps
+                np.divide(m, w, out=w)
+                w *= lr / bc1
+                p.data -= w
 
 
 class AdamW(Adam):
