@@ -20,7 +20,6 @@ import io
 import json
 import os
 import zipfile
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -75,7 +74,7 @@ def _decode(obj: Any, arrays: Any) -> Any:
         return tuple(_decode(v, arrays) for v in obj["__tuple__"])
     if "__dict__" in obj:
         obj = obj["__dict__"]
-    return OrderedDict((k, _decode(v, arrays)) for k, v in obj.items())
+    return {k: _decode(v, arrays) for k, v in obj.items()}
 
 
 def save(obj: Any, f: str | os.PathLike | io.IOBase) -> None:
