@@ -378,18 +378,19 @@ def check_unbroadcast(fn: Any) -> list[Case]:
             got = call(fn, grad.copy(), shape)
             lead = len(grad_shape) - len(shape)
             axes = [i + lead for i, s in enumerate(shape) if s == 1 and grad_shape[i + lead] != 1]
-            shape_hints = [
-                (tuple(s for i, s in enumerate(shape) if i + lead not in axes), "keep the size-one dimensions: sum them with "
-                                                    "keepdims=True"),
-                (grad_shape, "you returned grad unchanged: sum over the dimensions that "
-                             "broadcasting stretched"),
-            ]
+            shape_hints = []
             if lead:
                 shape_hints.append((grad_shape[:lead] + shape, "also sum the leading dimensions "
                                                                "that broadcasting added"))
                 shape_hints.append(((1,) * lead + shape, "the leading dimensions that "
                                                          "broadcasting added must disappear: sum "
                                                          "them without keepdims"))
+            shape_hints += [
+                (tuple(s for i, s in enumerate(shape) if i + lead not in axes),
+                 "keep the size-one dimensions: sum them with keepdims=True"),
+                (grad_shape, "you returned grad unchanged: sum over the dimensions that "
+                             "broadcasting stretched"),
+            ]
             value_hints = [(_reference_unbroadcast(grad, shape, np.mean),
                             "you averaged; the gradients of the copies add up: use sum")]
             expect_array(f"unbroadcast(grad of shape {grad_shape}, {shape})",

@@ -59,7 +59,7 @@ RESULTS_ENV = "MINIGRAD_GRADE_RESULTS"
 #: The last result of every check run in this process, by exercise number (``"2.1"``).
 RESULTS: dict[str, CheckResult] = {}
 
-_MAX_LINE = 300  # characters of any one value shown in a message
+_MAX_LINE = 400  # characters of any one value shown in a message
 
 
 @dataclass
@@ -393,7 +393,8 @@ def _run(number: str, title: str, cases_of: Callable[..., list[Case]], args: tup
             first_failure = first_failure or f"{label}: raised NotImplementedError"
             _emit(f"  FAILED  {label}: your code raised NotImplementedError", lines)
         except CaseFailure as e:
-            first_failure = first_failure or f"{label}: {e.message}"
+            first_failure = first_failure or f"{label}: {e.message}" + (
+                f" (hint: {e.hint})" if e.hint else "")
             _emit(f"  FAILED  {label}: {_short(e.message)}", lines)
             if e.hint:
                 _emit(f"          hint: {e.hint}", lines)
@@ -402,7 +403,12 @@ def _run(number: str, title: str, cases_of: Callable[..., list[Case]], args: tup
             what = f"{type(exc).__name__}: {_short(str(exc))}"
             if isinstance(exc, SystemExit):
                 what = f"SystemExit({exc.code!r}): your code called sys.exit() or exit()"
-            first_failure = first_failure or f"{label}: your code raised {what}"
+            last = e.where.splitlines()[-1].split(":", 1)[0] if e.where else ""
+            first_failure = first_failure or f"{label}: your code raised {what}" + (
+                f" ({last})" if last else "") + (
+                f" (hint: {case.hint})" if case.hint else
+                " (hint: keep your own stack instead of recursing)"
+                if isinstance(exc, RecursionError) else "")
             _emit(f"  FAILED  {label}: your code raised {what}", lines)
             for where in e.where.splitlines():
                 _emit(f"          {where}", lines)

@@ -130,6 +130,8 @@ def _error_message(ename: str, evalue: str, traceback: str) -> str:
     m = re.findall(r"^(?:Cell In\[\d+\]|File [^\n]*?), line (\d+)", text, flags=re.M)
     if m and ename != "SyntaxError":
         where = f" (line {m[-1]})"
+    if ename == "SyntaxError" or ename == "IndentationError":
+        evalue = re.sub(r"\(\S+\.py, (line \d+)\)", r"(\1)", evalue)
     if ename == "SystemExit":
         return f"called sys.exit(){where}: SystemExit {evalue}".rstrip()
     return f"raised {ename}: {evalue}{where}"
@@ -221,12 +223,15 @@ class _Run:
 
     def responsive(self) -> bool:
         """Whether the kernel answers a trivial request within a few seconds (after a timeout)."""
+        from jupyter_core.utils import run_sync
+
         c = self.client
+        get_msg = run_sync(c.kc.shell_channel.get_msg)
         try:
             msg_id = c.kc.execute("pass", silent=True, store_history=False)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
-                msg = c.kc.shell_channel.get_msg(timeout=max(0.1, deadline - time.monotonic()))
+                msg = get_msg(timeout=max(0.1, deadline - time.monotonic()))
                 if msg["parent_header"].get("msg_id") == msg_id:
                     return True
         except Exception:  # noqa: BLE001 - Empty, or a dead kernel
@@ -326,8 +331,8 @@ def _verdicts(nb: Any, exercises: list[Exercise], problems: dict[int, CellProble
             message = str(r.get("message", ""))
             if status == "passed":
                 status, message = "failed", "the check passed, but " + trouble[0].describe()
-            elif trouble and trouble[0].kind in ("timeout", "dead kernel", "output"):
-                message = trouble[0].describe() + "; " + message
+            elif trouble:
+                message = trouble[0].describe() + "; the check: " + message
             grades.append(ExerciseGrade(ex.number, ex.title, status, message))
     return grades
 
