@@ -102,7 +102,15 @@ def load(f: str | os.PathLike | io.IOBase) -> Any:
     """
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else "<file>"
     try:
-        with np.load(f, allow_pickle=False) as npz:
+        npz = np.load(f, allow_pickle=False)
+    except ValueError:  # numpy's guess for any file that is neither .npz nor .npy: "pickled data"
+        raise ValueError(f"{name} is not a minigrad file (not an .npz archive)") from None
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"{name} is not a minigrad file: {e}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):  # a plain .npy array
+        raise ValueError(f"{name} is not a minigrad file (a single .npy array, not an .npz archive)")
+    try:
+        with npz:
             if _META not in npz.files:
                 raise ValueError(f"{name} is not a minigrad file (no {_META} entry)")
             meta = json.loads(bytes(npz[_META]).decode("utf-8"))
