@@ -108,7 +108,7 @@ def word_tokenize(text: str, lower: bool = False) -> list[str]:
     return [t.lower() for t in tokens] if lower else tokens
 
 
-_NO_SPACE_BEFORE = set(",.;:!?)]}'")
+_NO_SPACE_BEFORE = set(",.;:!?)]}'\n")
 _NO_SPACE_AFTER = set("([{")
 
 

@@ -1,0 +1,240 @@
+"""Ready-made language models that follow the step-model protocol of :mod:`minigrad.sampling`.
+
+* :class:`RNNLanguageModel`: embedding, a recurrent layer (RNN, GRU or LSTM), a linear read-out;
+  what ``minigrad train-lm`` trains and what checkpoints rebuild.
+* :class:`NGramLanguageModel`: counts, smoothed (interpolated Witten-Bell, add-alpha unigrams);
+  the baseline every trained model is shown beside.
+
+Both are called as ``logits, state = model(x, state)`` with ``x`` of shape (T, B).
+
+>>> lm = NGramLanguageModel(n=3, vocab_size=5).fit([0, 1, 2, 3, 4] * 10)
+>>> logits, state = lm(minigrad.tensor([[0], [1]]))     # (T=2, B=1)
+>>> int(logits[-1, 0].argmax())                         # after 0 1 comes 2
+2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+import minigrad
+
+from . import nn
+from .tensor import Tensor, _wrap
+
+__all__ = ["NGramLanguageModel", "RNNLanguageModel"]
+
+CELLS = ("rnn", "gru", "lstm")
+
+
+class RNNLanguageModel(nn.Module):
+    """Token ids in, next-token logits out: ``Embedding -> RNN/GRU/LSTM -> Dropout -> Linear``.
+
+    ``forward(x, state=None)`` takes ids of shape (T, B) and returns logits (T, B, V) and the
+    recurrent layer's final state (``h_n``, or ``(h_n, c_n)`` for an LSTM), which the next call
+    continues from. ``config`` holds the constructor's arguments, so that a checkpoint can rebuild
+    the model (:func:`minigrad.checkpoint.load_checkpoint`).
+
+    ``tie_weights=True`` shares the embedding matrix with the read-out (needs
+    ``embedding_dim == hidden_size``), which saves ``V * H`` parameters on word-level models.
+
+    >>> import minigrad
+    >>> model = RNNLanguageModel(vocab_size=50, embedding_dim=8, hidden_size=16, cell="gru")  # doctest: +SKIP
+    >>> logits, h = model(minigrad.zeros(7, 3, dtype=minigrad.long))                           # doctest: +SKIP
+    >>> tuple(logits.shape), tuple(h.shape)                                                    # doctest: +SKIP
+    ((7, 3, 50), (1, 3, 16))
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int = 64,
+        hidden_size: int = 256,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        dropout: float = 0.0,
+        tie_weights: bool = False,
+    ) -> None:
+        super().__init__()
+        cell = cell.lower()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        layer = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}[cell]
+        if not hasattr(nn, layer):
+            raise NotImplementedError(f"minigrad.nn.{layer} is not available in this version")
+        if tie_weights and embedding_dim != hidden_size:
+            raise ValueError("tie_weights needs embedding_dim == hidden_size")
+        self.config: dict[str, Any] = {
+            "vocab_size": vocab_size,
+            "embedding_dim": embedding_dim,
+            "hidden_size": hidden_size,
+            "num_layers": num_layers,
+            "cell": cell,
+            "dropout": dropout,
+            "tie_weights": tie_weights,
+        }
+        self.vocab_size, self.cell = vocab_size, cell
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.rnn = getattr(nn, layer)(
+            embedding_dim, hidden_size, num_layers=num_layers, dropout=dropout if num_layers > 1 else 0.0
+        )
+        self.drop = nn.Dropout(dropout)
+        self.decoder = nn.Linear(hidden_size, vocab_size)
+        if tie_weights:
+            self.decoder.weight = self.embedding.weight
+
+    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:  # type: ignore[override]
+        emb = self.drop(self.embedding(x))
+        out, state = self.rnn(emb, state)
+        return self.decoder(self.drop(out)), state
+
+    def extra_repr(self) -> str:
+        return f"cell={self.cell!r}"
+
+
+# ----------------------------------------------------------------------------- n-grams
+
+
+class NGramLanguageModel:
+    """An n-gram language model: the next token from counts of the ``n - 1`` tokens before it.
+
+    Smoothing is interpolated Witten-Bell: the estimate for a context of length ``k`` mixes the
+    counts that followed that context with the estimate for the context one token shorter, in
+    proportion to how many different tokens the context was seen followed by; at the bottom,
+    unigram counts plus ``alpha`` for every token, so nothing gets probability zero. A context
+    that was never seen falls back to the shorter one entirely.
+
+    ``fit`` takes one stream of ids, or several sequences (names, sentences) whose n-grams do not
+    run into each other. As a step model the state is the last ``n - 1`` ids of each batch column,
+    shape (n - 1, B); at the start (state ``None``) only the tokens seen so far are used.
+
+    >>> lm = NGramLanguageModel(n=2, vocab_size=3).fit([0, 1, 2, 0, 1, 2, 0, 1])
+    >>> lm.probs([0]).round(3)                   # P(next | 0)
+    array([0.091, 0.841, 0.068])
+    """
+
+    def __init__(self, n: int, vocab_size: int, alpha: float = 1.0) -> None:
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if vocab_size < 1:
+            raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
+        if float(vocab_size) ** n >= 2.0**62:
+            raise ValueError(f"n={n} with {vocab_size} tokens is too large to index n-grams")
+        if alpha <= 0:
+            raise ValueError(f"alpha must be > 0, got {alpha}")
+        self.n, self.vocab_size, self.alpha = n, vocab_size, float(alpha)
+        self.unigram = np.full(vocab_size, 1.0 / vocab_size)
+        # per order k >= 1: sorted keys of (context of k tokens, next) and their counts; sorted
+        # context keys with their total count and number of distinct followers
+        self._pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        self._contexts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"n": self.n, "vocab_size": self.vocab_size, "alpha": self.alpha}
+
+    def fit(self, ids: Sequence[int] | Iterable[Sequence[int]]) -> NGramLanguageModel:
+        """Count the n-grams of ``ids`` (a stream, or a list of sequences); returns ``self``."""
+        seqs = _as_sequences(ids)
+        v = self.vocab_size
+        for s in seqs:
+            if s.size and (s.min() < 0 or s.max() >= v):
+                raise ValueError(f"token ids must lie in [0, {v}), got {s.min()}..{s.max()}")
+        counts = np.bincount(np.concatenate(seqs), minlength=v) if seqs else np.zeros(v)
+        self.unigram = (counts + self.alpha) / (counts.sum() + self.alpha * v)
+        self._pairs, self._contexts = [], []
+        for k in range(1, self.n):
+            keys = [_encode(np.lib.stride_tricks.sliding_window_view(s, k + 1), v) for s in seqs if len(s) > k]
+            allk = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+            pk, pc = np.unique(allk, return_counts=True)
+            ctx = pk // v
+            ck, first = np.unique(ctx, return_index=True)
+            totals = np.add.reduceat(pc, first) if len(pc) else np.zeros(0, dtype=np.int64)
+            distinct = np.diff(np.append(first, len(pc)))
+            self._pairs.append((pk, pc))
+            self._contexts.append((ck, totals, distinct))
+        return self
+
+    def _dense(self, hist: np.ndarray) -> np.ndarray:
+        """P(next | history) for each row of ``hist`` (P, n - 1), -1 marking no token."""
+        p = np.tile(self.unigram, (hist.shape[0], 1))
+        v = self.vocab_size
+        for k in range(1, self.n):
+            ctx = hist[:, hist.shape[1] - k :]
+            rows = np.flatnonzero((ctx >= 0).all(axis=1))
+            if not len(rows):
+                break
+            keys = _encode(ctx[rows], v)
+            ck, totals, distinct = self._contexts[k - 1]
+            pos = np.searchsorted(ck, keys)
+            pos = np.minimum(pos, max(len(ck) - 1, 0))
+            seen = (ck[pos] == keys) if len(ck) else np.zeros(len(keys), dtype=bool)
+            rows, keys, pos = rows[seen], keys[seen], pos[seen]
+            if not len(rows):
+                continue
+            pk, pc = self._pairs[k - 1]
+            lo = np.searchsorted(pk, keys * v)
+            hi = np.searchsorted(pk, keys * v + v)
+            lens = hi - lo
+            which = np.repeat(np.arange(len(rows)), lens)
+            entry = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(lo, lens)
+            dense = np.zeros((len(rows), v))
+            dense[which, pk[entry] % v] = pc[entry]
+            t, d = totals[pos][:, None].astype(np.float64), distinct[pos][:, None].astype(np.float64)
+            p[rows] = (dense + d * p[rows]) / (t + d)
+        return p
+
+    def probs(self, context: Sequence[int]) -> np.ndarray:
+        """P(next token | the last n - 1 ids of ``context``), a vector over the vocabulary."""
+        hist = np.full((1, max(self.n - 1, 0)), -1, dtype=np.int64)
+        ctx = np.asarray(context, dtype=np.int64)[len(context) - (self.n - 1) :] if self.n > 1 else []
+        if self.n > 1 and len(ctx):
+            hist[0, -len(ctx) :] = ctx
+        return self._dense(hist)[0]
+
+    def __call__(self, x: Tensor | np.ndarray, state: Any = None) -> tuple[Tensor, Any]:
+        ids = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.int64)
+        if ids.ndim != 2:
+            raise ValueError(f"expected ids of shape (T, B), got {ids.shape}")
+        t, b = ids.shape
+        m = self.n - 1
+        if state is None:
+            prev = np.full((m, b), -1, dtype=np.int64)
+        else:
+            prev = np.asarray(state.data if isinstance(state, Tensor) else state, dtype=np.int64)
+        seq = np.concatenate([prev, ids], axis=0)  # (m + T, B)
+        if m:
+            windows = np.lib.stride_tricks.sliding_window_view(seq[1:], m, axis=0)  # (T, B, m)
+        else:
+            windows = np.zeros((t, b, 0), dtype=np.int64)
+        p = self._dense(windows.reshape(t * b, m)).reshape(t, b, self.vocab_size)
+        logits = np.log(p).astype(np.float32)
+        return _wrap(logits), _wrap(seq[seq.shape[0] - m :].copy())
+
+    def __repr__(self) -> str:
+        return f"NGramLanguageModel(n={self.n}, vocab_size={self.vocab_size}, alpha={self.alpha})"
+
+
+def _encode(windows: np.ndarray, v: int) -> np.ndarray:
+    """Rows of ids to one int64 each (base ``v``)."""
+    key = np.zeros(windows.shape[0], dtype=np.int64)
+    for j in range(windows.shape[1]):
+        key = key * v + windows[:, j]
+    return key
+
+
+def _as_sequences(ids: Any) -> list[np.ndarray]:
+    if isinstance(ids, Tensor):
+        ids = ids.data
+    if isinstance(ids, np.ndarray):
+        return [ids.astype(np.int64).ravel()]
+    ids = list(ids)
+    if ids and all(isinstance(i, (int, np.integer)) for i in ids):
+        return [np.asarray(ids, dtype=np.int64)]
+    return [np.asarray(s.data if isinstance(s, Tensor) else s, dtype=np.int64).ravel() for s in ids]
+
+
+_ = minigrad  # the doctests use it
