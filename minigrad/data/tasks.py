@@ -1,15 +1,15 @@
 """Sequence tasks for the chapters, each a seeded function returning train/validation/test splits.
 
-=====================  =====================  ==============================================
-function               shape of the task      one example
-=====================  =====================  ==============================================
-:func:`name_tagging`   many-to-many, T_x=T_y  ``(["O", "Romeo", ",", "Romeo", "!"], [0, 1, 0, 1, 0])``
-:func:`line_genre`     many-to-one            ``("What bloody man is that? He can report,", 2)``
-:func:`gendered_names` one-to-many            ``("female", "Mary")``
-:func:`names_corpus`   language model         ``"mary"``
-:func:`number_agreement` many-to-one, long    ``(["the", "cat", "that", ...], 0)`` (0 = was, 1 = were)
-:func:`date_formats`   many-to-many, T_x≠T_y  ``("3 May 1979", "1979-05-03")``
-=====================  =====================  ==============================================
+=========================  =====================  ==============================================
+function                   shape of the task      one example
+=========================  =====================  ==============================================
+:func:`name_tagging`       many-to-many, T_x=T_y  ``(["O", "Romeo", ",", "Romeo", "!"], [0, 1, 0, 1, 0])``
+:func:`line_genre`         many-to-one            ``("What bloody man is that? He can report,", 2)``
+:func:`gendered_names`     one-to-many            ``("female", "Mary")``
+:func:`names_corpus`       language model         ``"mary"``
+:func:`number_agreement`   many-to-one, long      ``(["the", "cat", "that", ...], 0)`` (0 = was, 1 = were)
+:func:`date_formats`       many-to-many, T_x≠T_y  ``("3 May 1979", "1979-05-03")``
+=========================  =====================  ==============================================
 
 Every example is a named tuple whose first two fields are the input and the target, so
 ``x, y = example[:2]`` works everywhere and the other fields (the play a line came from, the
