@@ -36,6 +36,8 @@ hand. The tests check that the two agree, values and gradients, in float64.
 from __future__ import annotations
 
 import math
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -286,26 +288,102 @@ class LSTMCell(RNNCellBase):
 # Fused recurrences: one Function for all time steps of one layer in one direction
 # ==================================================================================================
 #
-# Layout. The rows of ``xw`` (N, G*H) are the time steps of all sequences in packed order (see
-# minigrad.nn.utils.rnn): step t occupies rows off[t] : off[t] + bs[t], the bs[t] sequences that
-# are still running, longest first. A plain (T, B) batch is the special case bs[t] = B, so one code
-# path serves both. Each op returns one array ``(N + k*B, H)``: rows [0:N] are the hidden states
-# h_t in the same layout (the layer's output), then h_n (B rows), then, for the LSTM, c_n.
+# Each op takes the layer's input ``x`` (N, F), the initial state(s) (B, H) and the layer's weights,
+# and returns one array (N + k*B, H): rows [0:N] are the hidden states h_t (the layer's output),
+# then h_n (B rows), then, for the LSTM, c_n.
 #
-# Each step reads the previous hidden state of its rows from ``hprev`` (N, H), which the step fills
-# first: its first ``k`` rows come from the step processed just before (the same sequences, one
-# step earlier in processing order) and the rest from the initial state (sequences that start
-# here: all of them at the first step, and in the reverse direction those that are shorter).
-# Keeping hprev whole makes dW_hh one matrix product over all steps in backward.
+# Layout. The rows of ``x`` are the time steps of all sequences in packed order (see
+# minigrad.nn.utils.rnn): step t occupies rows off[t] : off[t] + bs[t], the bs[t] sequences still
+# running at step t, longest first. A plain (T, B) batch is the special case bs[t] = B, so one code
+# path serves both. The input projection ``x W_ih^T + b_ih`` of every step is one matrix product
+# before the loop; each step then adds ``h_{t-1} W_hh^T``, one matrix product for all the gates.
 #
-# Speed. numpy's exp is about twice as fast as its tanh, so sigmoid(x) = 1 / (1 + exp(-x)) and
-# tanh(x) = 2 / (1 + exp(-2x)) - 1 both go through exp; the factors -1 and -2 are folded into a
-# scaled copy of W_hh and of the input projection, so that one exp covers all the gates of a step.
-# Every array is allocated before the loop and every step writes into it with ``out=``.
+# The previous state of a step's rows: when every sequence has the same length it is simply the
+# rows of the step processed just before (or the initial state), read in place. With sequences of
+# different lengths a step may mix both (the reverse direction starts the shorter sequences later),
+# so each step first copies its previous states into ``hprev`` (N, H). Either way dW_hh is one or
+# two matrix products over all steps in backward.
+#
+# Speed. numpy's exp is about twice as fast as its tanh, so sigmoid(a) = 1 / (1 + exp(-a)) and
+# tanh(a) = 2 / (1 + exp(-2a)) - 1 both go through exp; the factors -1 and -2 are folded into
+# scaled copies of the weights, so that one exp covers all the gates of a step. Every array is
+# allocated before the loop, every step writes into it with ``out=``, and the big arrays come from
+# a pool (below) so that their memory is not page-faulted in afresh at every call.
 
 
-def _schedule(batch_sizes: np.ndarray, reverse: bool) -> list[tuple[int, int, int, int, int, int]]:
-    """The steps in processing order: ``(r0, r1, bs, k, p0, end)`` each.
+class _BufferPool:
+    """Big scratch arrays reused from call to call.
+
+    A training step allocates tens of megabytes of arrays of the same sizes again and again. Fresh
+    memory is expensive: the operating system maps it page by page on first touch, which can cost
+    more than the arithmetic done on it. The pool keeps the raw buffers (1-D uint8 arrays) and
+    hands out views of them. A buffer is free again exactly when no array refers to it any more:
+    numpy points every view straight at the buffer that owns the memory, so the buffer's reference
+    count tells. Arrays from the pool may therefore be returned to the engine or kept by the user;
+    their buffer is simply not reused until they are gone.
+    """
+
+    min_bytes = 1 << 17  # smaller arrays come from numpy directly (malloc reuses those well)
+
+    def __init__(self, max_bytes: int = 1 << 30) -> None:
+        self.max_bytes = max_bytes
+        self._bufs: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        probe = [np.empty(1, np.uint8)]
+        self._free_refs = self._refs(probe, 0)
+
+    @staticmethod
+    def _refs(bufs: list[np.ndarray], i: int) -> int:
+        return sys.getrefcount(bufs[i])
+
+    def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An uninitialised array of ``shape`` and ``dtype``, reusing a free buffer if one fits."""
+        dtype = np.dtype(dtype)
+        nbytes = dtype.itemsize * math.prod(shape)
+        if nbytes < self.min_bytes:
+            return np.empty(shape, dtype)
+        with self._lock:
+            bufs, best = self._bufs, -1
+            for i in range(len(bufs)):
+                size = bufs[i].nbytes
+                if nbytes <= size <= 2 * nbytes and self._refs(bufs, i) == self._free_refs:
+                    if best < 0 or size < bufs[best].nbytes:
+                        best = i
+            if best >= 0:
+                buf = bufs.pop(best)
+                bufs.append(buf)  # most recently used last
+            else:
+                buf = np.empty(nbytes, np.uint8)
+                self._bufs.append(buf)
+                self._trim()
+            return buf[:nbytes].view(dtype).reshape(shape)
+
+    def _trim(self) -> None:
+        """Forget free buffers, least recently used first, while the pool holds too much."""
+        total = sum(b.nbytes for b in self._bufs)
+        i = 0
+        while total > self.max_bytes and i < len(self._bufs):
+            if self._refs(self._bufs, i) == self._free_refs:
+                total -= self._bufs.pop(i).nbytes
+            else:
+                i += 1
+
+    def clear(self) -> None:
+        """Forget every buffer (memory in use stays with its arrays)."""
+        with self._lock:
+            self._bufs.clear()
+
+
+_POOL = _BufferPool()
+
+
+def empty_cache() -> None:
+    """Release the scratch buffers that the recurrent layers keep between calls."""
+    _POOL.clear()
+
+
+def _schedule(batch_sizes: np.ndarray, reverse: bool) -> tuple[list[tuple[int, ...]], bool]:
+    """The steps in processing order, ``(r0, r1, bs, k, p0, end)`` each, and whether bs is constant.
 
     Rows ``r0:r1`` (``bs`` of them) are this step's; the first ``k`` continue the sequences of the
     previously processed step, whose rows start at ``p0``; the others start from the initial state.
@@ -324,51 +402,105 @@ def _schedule(batch_sizes: np.ndarray, reverse: bool) -> list[tuple[int, int, in
             k, p0 = min(b, bs[prev]), offsets[prev]
         end = min(b, bs[order[j + 1]]) if j + 1 < len(order) else 0
         steps.append((r0, r0 + b, b, k, p0, end))
-    return steps
+    return steps, bs.count(bs[0]) == len(bs)
 
 
-def _fill_prev(dst: np.ndarray, src: np.ndarray, init: np.ndarray, k: int, p0: int) -> None:
-    """``dst`` = the previous state of a step's rows: ``src[p0:p0+k]`` then ``init[k:]``."""
+def _prev_state(
+    step: tuple[int, ...], states: np.ndarray, init: np.ndarray, buf: np.ndarray | None
+) -> np.ndarray:
+    """The previous state of a step's rows: a view when possible, else copied into ``buf`` rows."""
+    r0, r1, bs, k, p0, _end = step
+    if buf is None:  # every sequence has the same length: all rows continue, or all start
+        return states[p0 : p0 + bs] if k else init
+    dst = buf[r0:r1]
     if k:
-        dst[:k] = src[p0 : p0 + k]
-    if k < dst.shape[0]:
-        dst[k:] = init[k : dst.shape[0]]
+        dst[:k] = states[p0 : p0 + k]
+    if k < bs:
+        dst[k:] = init[k:bs]
+    return dst
 
 
-def _tanh_(x: np.ndarray) -> np.ndarray:
-    """tanh in place as 2 / (1 + exp(-2x)) - 1 (faster than np.tanh); caller ignores overflow."""
-    x *= -2
-    np.exp(x, out=x)
-    x += 1
-    np.divide(2, x, out=x)
-    x -= 1
-    return x
+def _prev_pieces(
+    n: int, batch: int, reverse: bool, states: np.ndarray, init: np.ndarray, buf: np.ndarray | None
+) -> list[tuple[slice, np.ndarray]]:
+    """The previous state of every row, as (rows, array) pieces covering rows 0..N-1."""
+    if buf is not None:
+        return [(slice(0, n), buf)]
+    if reverse:
+        return [(slice(0, n - batch), states[batch:n]), (slice(n - batch, n), init)]
+    return [(slice(0, batch), init), (slice(batch, n), states[: n - batch])]
+
+
+def _weight_grad(d: np.ndarray, pieces: list[tuple[slice, np.ndarray]]) -> np.ndarray:
+    """sum over the pieces of d[rows]^T @ prev: the gradient of W_hh (one product per piece)."""
+    g = None
+    for rows, prev in pieces:
+        if rows.stop > rows.start:
+            part = d[rows].T @ prev
+            g = part if g is None else np.add(g, part, out=g)
+    return g
+
+
+def _input_projection(x, w_ih, bias, scale, out):
+    """``out = (x W_ih^T + bias) * scale``: the input part of every step's gates, one GEMM."""
+    np.matmul(x, (w_ih * scale[:, None]).T, out=out)
+    if bias is not None:
+        out += bias * scale
+    return out
+
+
+def _input_grads(need, d_pre, x, w_ih, first):
+    """Gradients of x, W_ih and b_ih from d_pre, the gradient of the gates' pre-activations."""
+    dx = None
+    if need[0]:
+        dx = _POOL.empty((x.shape[0], w_ih.shape[1]), d_pre.dtype)
+        np.matmul(d_pre, w_ih, out=dx)
+    dw_ih = d_pre.T @ x if need[first] else None
+    return dx, dw_ih
+
+
+class _OutputRows(Function):
+    """``res[:n]``, the outputs h_t of a fused op; backward gives a dense gradient from the pool.
+
+    Plain indexing would make the engine allocate a fresh zero array of ``res``'s shape to add
+    the slice's gradient into; this spares that allocation in the usual case where only the
+    outputs (not h_n) receive a gradient.
+    """
+
+    def forward(self, res, n):
+        self.shape, self.n = res.shape, n
+        return res[:n]
+
+    def backward(self, grad):
+        full = _POOL.empty(self.shape, grad.dtype)
+        full[: self.n] = grad
+        full[self.n :] = 0
+        return full
 
 
 class RNNRecurrence(Function):
-    """The Elman recurrence ``h_t = act(xw_t + h_{t-1} W_hh^T + b_hh)`` over all time steps.
+    """An Elman RNN layer over all time steps: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
 
-    Inputs: ``xw`` (N, H), the input projection ``x W_ih^T + b_ih`` of every step; ``h0`` (B, H);
-    ``w_hh`` (H, H); optionally ``b_hh`` (H,). Params: ``batch_sizes``, ``reverse``,
-    ``nonlinearity`` ('tanh' or 'relu'). Output (N + B, H): the states h_t, then h_n.
+    Inputs: ``x`` (N, F) in packed row order, ``h0`` (B, H), ``w_ih`` (H, F), ``w_hh`` (H, H), and
+    optionally ``b_ih``, ``b_hh`` (H,). Params: ``batch_sizes``, ``reverse``, ``nonlinearity``
+    ('tanh' or 'relu'). Output (N + B, H): the states h_t, then h_n.
     """
 
-    def forward(self, xw, h0, w_hh, b_hh=None, *, batch_sizes, reverse, nonlinearity):
-        steps = _schedule(batch_sizes, reverse)
-        n, batch, hid = xw.shape[0], h0.shape[0], w_hh.shape[0]
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse,
+                nonlinearity):
+        steps, equal = _schedule(batch_sizes, reverse)
+        n, batch, hid, dt = x.shape[0], h0.shape[0], w_hh.shape[0], x.dtype
         relu = nonlinearity == "relu"
-        scale = 1 if relu else -2  # tanh(a) = 2 / (1 + exp(-2a)) - 1
-        pre = xw + b_hh if b_hh is not None else xw.copy()
-        w_t = np.ascontiguousarray(w_hh.T)
-        if not relu:
-            pre *= scale
-            w_t *= scale
-        out = np.empty((n + batch, hid), dtype=xw.dtype)
-        hprev = np.empty((n, hid), dtype=xw.dtype)
+        scale = np.full(hid, 1 if relu else -2, dtype=dt)  # tanh(a) = 2 / (1 + exp(-2a)) - 1
+        bias = b_ih + b_hh if b_ih is not None else None
+        pre = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, hid), dt))
+        w_t = (w_hh * scale[:, None]).T
+        out = _POOL.empty((n + batch, hid), dt)
+        hprev = None if equal else _POOL.empty((n, hid), dt)
         with np.errstate(over="ignore"):
-            for r0, r1, bs, k, p0, end in steps:
-                hp = hprev[r0:r1]
-                _fill_prev(hp, out, h0, k, p0)
+            for step in steps:
+                r0, r1, bs, _k, _p0, end = step
+                hp = _prev_state(step, out, h0, hprev)
                 y = out[r0:r1]
                 np.matmul(hp, w_t, out=y)
                 y += pre[r0:r1]
@@ -381,24 +513,27 @@ class RNNRecurrence(Function):
                     y -= 1
                 if end < bs:
                     out[n + end : n + bs] = y[end:]
-        self.steps, self.hprev, self.out, self.w_hh, self.relu = steps, hprev, out, w_hh, relu
-        self.has_bias = b_hh is not None
+        self.steps, self.reverse, self.relu = steps, reverse, relu
+        self.x, self.h0, self.w_ih, self.w_hh, self.out, self.hprev = x, h0, w_ih, w_hh, out, hprev
+        self.has_bias = b_ih is not None
         return out
 
     def backward(self, grad):
-        steps, hprev, out, w_hh = self.steps, self.hprev, self.out, self.w_hh
-        n, hid = hprev.shape
-        batch = out.shape[0] - n
+        steps, out, w_hh = self.steps, self.out, self.w_hh
+        batch, hid = self.h0.shape
+        n = out.shape[0] - batch
+        dt = out.dtype
         y = out[:n]
+        deriv = _POOL.empty((n, hid), dt)
         if self.relu:
-            deriv = (y > 0).astype(y.dtype)
+            np.greater(y, 0, out=deriv)
         else:
-            deriv = np.multiply(y, y)
+            np.multiply(y, y, out=deriv)
             np.subtract(1, deriv, out=deriv)
-        d_pre = np.empty_like(y)  # gradient of the pre-activation: the result for xw
+        d_pre = _POOL.empty((n, hid), dt)  # gradient of the pre-activation of every step
         carry = grad[n:].copy()  # dL/dh of each row's next use: h_n's gradient to begin with
-        dh0 = np.empty((batch, hid), dtype=y.dtype)
-        dh = np.empty((batch, hid), dtype=y.dtype)
+        dh0 = np.empty((batch, hid), dtype=dt)
+        dh = np.empty((batch, hid), dtype=dt)
         dy = grad[:n]
         for r0, r1, bs, k, _p0, _end in reversed(steps):
             np.add(dy[r0:r1], carry[:bs], out=dh[:bs])
@@ -408,88 +543,109 @@ class RNNRecurrence(Function):
             if k < bs:
                 dh0[k:bs] = carry[k:bs]
         need = self.needs_input_grad
-        g_w = d_pre.T @ hprev if need[2] else None
-        res = [d_pre if need[0] else None, dh0 if need[1] else None, g_w]
+        dx, dw_ih = _input_grads(need, d_pre, self.x, self.w_ih, 2)
+        dw_hh = None
+        if need[3]:
+            dw_hh = _weight_grad(d_pre, _prev_pieces(n, batch, self.reverse, out, self.h0, self.hprev))
+        res = [dx, dh0 if need[1] else None, dw_ih, dw_hh]
         if self.has_bias:
-            res.append(d_pre.sum(axis=0) if need[3] else None)
+            db = d_pre.sum(axis=0) if need[4] or need[5] else None
+            res += [db if need[4] else None, db.copy() if need[5] else None]
         return tuple(res)
 
 
 class GRURecurrence(Function):
-    """The GRU recurrence over all time steps (gates r, z, n as in :class:`GRUCell`).
+    """A GRU layer over all time steps (gates r, z, n as in :class:`GRUCell`).
 
-    Inputs: ``gi`` (N, 3H), the input projection ``x W_ih^T + b_ih`` of every step; ``h0`` (B, H);
-    ``w_hh`` (3H, H); optionally ``b_hh`` (3H,). Params: ``batch_sizes``, ``reverse``.
+    Inputs: ``x`` (N, F) in packed row order, ``h0`` (B, H), ``w_ih`` (3H, F), ``w_hh`` (3H, H), and
+    optionally ``b_ih``, ``b_hh`` (3H,). Params: ``batch_sizes``, ``reverse``.
     Output (N + B, H): the states h_t, then h_n.
     """
 
-    def forward(self, gi, h0, w_hh, b_hh=None, *, batch_sizes, reverse):
-        steps = _schedule(batch_sizes, reverse)
-        n, batch, hid = gi.shape[0], h0.shape[0], w_hh.shape[1]
-        dt = gi.dtype
-        # r, z: sigmoid(a) = 1 / (1 + exp(-a)); n: tanh(a) = 2 / (1 + exp(-2a)) - 1. With gi and
-        # gh scaled by (-1, -1, -2), r * gh_n + gi_n comes out already multiplied by -2.
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse):
+        steps, equal = _schedule(batch_sizes, reverse)
+        n, batch, hid, dt = x.shape[0], h0.shape[0], w_hh.shape[1], x.dtype
+        h2 = 2 * hid
+        # r, z: sigmoid(a) = 1 / (1 + exp(-a)); n: tanh(a) = 2 / (1 + exp(-2a)) - 1. With every
+        # term scaled by (-1, -1, -2), r * gh_n + gi_n comes out already multiplied by -2.
         scale = np.full(3 * hid, -1, dtype=dt)
-        scale[2 * hid :] = -2
-        gi_s = gi * scale
-        w_t = w_hh.T * scale
-        b_s = b_hh * scale if b_hh is not None else None
-        gh = np.empty((n, 3 * hid), dtype=dt)  # scaled h W_hh^T + b_hh, kept for backward
-        act = np.empty((n, 3 * hid), dtype=dt)  # r, z, n
-        out = np.empty((n + batch, hid), dtype=dt)
-        hprev = np.empty((n, hid), dtype=dt)
+        scale[h2:] = -2
+        bias = None
+        b_hn = None
+        if b_ih is not None:
+            bias = b_ih.copy()
+            bias[:h2] += b_hh[:h2]  # b_hr, b_hz add to the input part; b_hn stays inside r * (...)
+            b_hn = b_hh[h2:] * -2
+        gi = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, 3 * hid), dt))
+        w_t = (w_hh * scale[:, None]).T
+        act = _POOL.empty((n, 3 * hid), dt)  # r, z, n of every step
+        ghn = _POOL.empty((n, hid), dt)  # -2 (h W_hn^T + b_hn), kept for backward
+        out = _POOL.empty((n + batch, hid), dt)
+        hprev = None if equal else _POOL.empty((n, hid), dt)
+        rec = np.empty((batch, 3 * hid), dtype=dt)
         with np.errstate(over="ignore"):
-            for r0, r1, bs, k, p0, end in steps:
-                hp = hprev[r0:r1]
-                _fill_prev(hp, out, h0, k, p0)
-                g = gh[r0:r1]
+            for step in steps:
+                r0, r1, bs, _k, _p0, end = step
+                hp = _prev_state(step, out, h0, hprev)
+                g = rec[:bs]
                 np.matmul(hp, w_t, out=g)
-                if b_s is not None:
-                    g += b_s
                 a = act[r0:r1]
-                rz = a[:, : 2 * hid]
-                np.add(gi_s[r0:r1, : 2 * hid], g[:, : 2 * hid], out=rz)
+                rz = a[:, :h2]
+                np.add(gi[r0:r1, :h2], g[:, :h2], out=rz)
                 np.exp(rz, out=rz)
                 rz += 1
                 np.reciprocal(rz, out=rz)
-                cand = a[:, 2 * hid :]
-                np.multiply(a[:, :hid], g[:, 2 * hid :], out=cand)
-                cand += gi_s[r0:r1, 2 * hid :]
+                gn = ghn[r0:r1]
+                if b_hn is not None:
+                    np.add(g[:, h2:], b_hn, out=gn)
+                else:
+                    gn[...] = g[:, h2:]
+                cand = a[:, h2:]
+                np.multiply(a[:, :hid], gn, out=cand)
+                cand += gi[r0:r1, h2:]
                 np.exp(cand, out=cand)
                 cand += 1
                 np.divide(2, cand, out=cand)
                 cand -= 1
                 y = out[r0:r1]
                 np.subtract(hp, cand, out=y)  # h' = n + z * (h - n)
-                y *= a[:, hid : 2 * hid]
+                y *= a[:, hid:h2]
                 y += cand
                 if end < bs:
                     out[n + end : n + bs] = y[end:]
-        self.steps, self.hprev, self.gh, self.act, self.w_hh = steps, hprev, gh, act, w_hh
-        self.has_bias = b_hh is not None
+        self.steps, self.reverse = steps, reverse
+        self.x, self.h0, self.w_ih, self.w_hh = x, h0, w_ih, w_hh
+        self.act, self.ghn, self.out, self.hprev = act, ghn, out, hprev
+        self.has_bias = b_ih is not None
         return out
 
     def backward(self, grad):
-        steps, hprev, act, w_hh = self.steps, self.hprev, self.act, self.w_hh
-        n, hid = hprev.shape
-        batch = grad.shape[0] - n
-        dt = act.dtype
-        r, z, cand = act[:, :hid], act[:, hid : 2 * hid], act[:, 2 * hid :]
+        steps, act, w_hh, out = self.steps, self.act, self.w_hh, self.out
+        batch, hid = self.h0.shape
+        n = out.shape[0] - batch
+        h2, dt = 2 * hid, act.dtype
+        r, z, cand = act[:, :hid], act[:, hid:h2], act[:, h2:]
+        pieces = _prev_pieces(n, batch, self.reverse, out, self.h0, self.hprev)
         # the step-independent factors, for all steps at once:
         #   da_z = dh * (h - n) z (1 - z);  da_n = dh * (1 - z)(1 - n^2);  da_r = da_n * gh_n r (1 - r)
-        one_minus_z = np.subtract(1, z)
-        f_z = np.subtract(hprev, cand)
+        fac = _POOL.empty((n, 3 * hid), dt)
+        f_r, f_z, f_n = fac[:, :hid], fac[:, hid:h2], fac[:, h2:]
+        np.subtract(1, z, out=f_n)  # 1 - z for now
+        for rows, prev in pieces:
+            np.subtract(prev, cand[rows], out=f_z[rows])
         f_z *= z
-        f_z *= one_minus_z
-        f_n = np.multiply(cand, cand)
-        np.subtract(1, f_n, out=f_n)
-        f_n *= one_minus_z
-        f_r = np.subtract(1, r, out=one_minus_z)
+        f_z *= f_n
+        np.subtract(1, r, out=f_r)
         f_r *= r
-        f_r *= self.gh[:, 2 * hid :]
-        f_r *= -0.5  # gh was stored scaled by -2
-        d_gi = np.empty((n, 3 * hid), dtype=dt)
-        d_gh = np.empty((n, 3 * hid), dtype=dt)
+        f_r *= self.ghn
+        f_r *= -0.5  # gh_n was kept scaled by -2
+        sq = _POOL.empty((n, hid), dt)
+        np.multiply(cand, cand, out=sq)
+        np.subtract(1, sq, out=sq)
+        f_n *= sq
+        del sq
+        d_gi = _POOL.empty((n, 3 * hid), dt)  # gradient of the input part of the gates
+        d_gh = _POOL.empty((n, 3 * hid), dt)  # gradient of h W_hh^T + b_hh
         carry = grad[n:].copy()
         dh0 = np.empty((batch, hid), dtype=dt)
         dh = np.empty((batch, hid), dtype=dt)
@@ -499,55 +655,60 @@ class GRURecurrence(Function):
             d = np.add(dy[r0:r1], carry[:bs], out=dh[:bs])
             di = d_gi[r0:r1]
             dg = d_gh[r0:r1]
-            np.multiply(d, f_z[r0:r1], out=di[:, hid : 2 * hid])
-            np.multiply(d, f_n[r0:r1], out=di[:, 2 * hid :])
-            np.multiply(di[:, 2 * hid :], f_r[r0:r1], out=di[:, :hid])
-            dg[:, : 2 * hid] = di[:, : 2 * hid]
-            np.multiply(di[:, 2 * hid :], r[r0:r1], out=dg[:, 2 * hid :])
+            np.multiply(d, f_z[r0:r1], out=di[:, hid:h2])
+            np.multiply(d, f_n[r0:r1], out=di[:, h2:])
+            np.multiply(di[:, h2:], f_r[r0:r1], out=di[:, :hid])
+            dg[:, :h2] = di[:, :h2]
+            np.multiply(di[:, h2:], r[r0:r1], out=dg[:, h2:])
             np.matmul(dg, w_hh, out=carry[:bs])
             np.multiply(d, z[r0:r1], out=tmp[:bs])
             carry[:bs] += tmp[:bs]
             if k < bs:
                 dh0[k:bs] = carry[k:bs]
         need = self.needs_input_grad
-        g_w = d_gh.T @ hprev if need[2] else None
-        res = [d_gi if need[0] else None, dh0 if need[1] else None, g_w]
+        dx, dw_ih = _input_grads(need, d_gi, self.x, self.w_ih, 2)
+        dw_hh = _weight_grad(d_gh, pieces) if need[3] else None
+        res = [dx, dh0 if need[1] else None, dw_ih, dw_hh]
         if self.has_bias:
-            res.append(d_gh.sum(axis=0) if need[3] else None)
+            res += [
+                d_gi.sum(axis=0) if need[4] else None,
+                d_gh.sum(axis=0) if need[5] else None,
+            ]
         return tuple(res)
 
 
 class LSTMRecurrence(Function):
-    """The LSTM recurrence over all time steps (gates i, f, g, o as in :class:`LSTMCell`).
+    """An LSTM layer over all time steps (gates i, f, g, o as in :class:`LSTMCell`).
 
-    Inputs: ``xw`` (N, 4H), the input projection ``x W_ih^T + b_ih`` of every step; ``h0`` and
-    ``c0`` (B, H); ``w_hh`` (4H, H); optionally ``b_hh`` (4H,). Params: ``batch_sizes``,
+    Inputs: ``x`` (N, F) in packed row order, ``h0`` and ``c0`` (B, H), ``w_ih`` (4H, F),
+    ``w_hh`` (4H, H), and optionally ``b_ih``, ``b_hh`` (4H,). Params: ``batch_sizes``,
     ``reverse``. Output (N + 2B, H): the states h_t, then h_n, then c_n.
     """
 
-    def forward(self, xw, h0, c0, w_hh, b_hh=None, *, batch_sizes, reverse):
-        steps = _schedule(batch_sizes, reverse)
-        n, batch, hid = xw.shape[0], h0.shape[0], w_hh.shape[1]
-        dt = xw.dtype
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse):
+        steps, equal = _schedule(batch_sizes, reverse)
+        n, batch, hid, dt = x.shape[0], h0.shape[0], w_hh.shape[1], x.dtype
         # sigmoid(a) = 1 / (1 + exp(-a)) for i, f, o; tanh(a) = 2 / (1 + exp(-2a)) - 1 for g
         scale = np.full(4 * hid, -1, dtype=dt)
         scale[2 * hid : 3 * hid] = -2
-        gates = np.add(xw, b_hh) if b_hh is not None else xw.copy()
-        gates *= scale  # becomes the activated gates i, f, g, o step by step
-        w_t = w_hh.T * scale
-        out = np.empty((n + 2 * batch, hid), dtype=dt)
-        cell = np.empty((n, hid), dtype=dt)
-        tanh_c = np.empty((n, hid), dtype=dt)
-        hprev = np.empty((n, hid), dtype=dt)
-        cprev = np.empty((n, hid), dtype=dt)
+        bias = b_ih + b_hh if b_ih is not None else None
+        # the input part of every step's gates; each step adds h W_hh^T and activates in place
+        gates = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, 4 * hid), dt))
+        w_t = (w_hh * scale[:, None]).T
+        out = _POOL.empty((n + 2 * batch, hid), dt)
+        cell = _POOL.empty((n, hid), dt)
+        tanh_c = _POOL.empty((n, hid), dt)
+        hprev = cprev = None
+        if not equal:
+            hprev, cprev = _POOL.empty((n, hid), dt), _POOL.empty((n, hid), dt)
         rec = np.empty((batch, 4 * hid), dtype=dt)
         tmp = np.empty((batch, hid), dtype=dt)
         h_n, c_n = out[n : n + batch], out[n + batch :]
         with np.errstate(over="ignore"):
-            for r0, r1, bs, k, p0, end in steps:
-                hp, cp = hprev[r0:r1], cprev[r0:r1]
-                _fill_prev(hp, out, h0, k, p0)
-                _fill_prev(cp, cell, c0, k, p0)
+            for step in steps:
+                r0, r1, bs, _k, _p0, end = step
+                hp = _prev_state(step, out, h0, hprev)
+                cp = _prev_state(step, cell, c0, cprev)
                 g = gates[r0:r1]
                 np.matmul(hp, w_t, out=rec[:bs])
                 g += rec[:bs]
@@ -562,40 +723,46 @@ class LSTMRecurrence(Function):
                 np.multiply(g[:, :hid], gg, out=tmp[:bs])
                 c += tmp[:bs]
                 tc = tanh_c[r0:r1]
-                np.copyto(tc, c)
-                _tanh_(tc)
+                np.multiply(c, -2, out=tc)
+                np.exp(tc, out=tc)
+                tc += 1
+                np.divide(2, tc, out=tc)
+                tc -= 1
                 y = out[r0:r1]
                 np.multiply(g[:, 3 * hid :], tc, out=y)
                 if end < bs:
                     h_n[end:bs] = y[end:]
                     c_n[end:bs] = c[end:]
-        # kept for backward (all of them were needed above anyway, so keeping them costs nothing)
-        self.steps, self.gates, self.tanh_c = steps, gates, tanh_c
-        self.hprev, self.cprev, self.w_hh = hprev, cprev, w_hh
-        self.has_bias = b_hh is not None
+        self.steps, self.reverse = steps, reverse
+        self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
+        self.gates, self.cell, self.tanh_c, self.out = gates, cell, tanh_c, out
+        self.hprev, self.cprev = hprev, cprev
+        self.has_bias = b_ih is not None
         return out
 
     def backward(self, grad):
-        steps, gates, tanh_c, hprev, w_hh = self.steps, self.gates, self.tanh_c, self.hprev, self.w_hh
-        n, hid = hprev.shape
-        batch = (grad.shape[0] - n) // 2
+        steps, gates, tanh_c, w_hh = self.steps, self.gates, self.tanh_c, self.w_hh
+        batch, hid = self.h0.shape
+        n = gates.shape[0]
         dt = gates.dtype
         i, f, g, o = (gates[:, j * hid : (j + 1) * hid] for j in range(4))
         # step-independent factors for all steps at once:
         #   dc += dh * o (1 - tanh(c)^2)
         #   da_i = dc * g i (1 - i),  da_f = dc * c_prev f (1 - f),  da_g = dc * i (1 - g^2),
         #   da_o = dh * tanh(c) o (1 - o)
-        k_c = np.multiply(tanh_c, tanh_c)
+        k_c = _POOL.empty((n, hid), dt)
+        np.multiply(tanh_c, tanh_c, out=k_c)
         np.subtract(1, k_c, out=k_c)
         k_c *= o
-        fac = np.empty((n, 4 * hid), dtype=dt)
+        fac = _POOL.empty((n, 4 * hid), dt)
         f_i, f_f, f_g, f_o = (fac[:, j * hid : (j + 1) * hid] for j in range(4))
         np.subtract(1, i, out=f_i)
         f_i *= i
         f_i *= g
         np.subtract(1, f, out=f_f)
         f_f *= f
-        f_f *= self.cprev
+        for rows, prev in _prev_pieces(n, batch, self.reverse, self.cell, self.c0, self.cprev):
+            f_f[rows] *= prev
         np.multiply(g, g, out=f_g)
         np.subtract(1, f_g, out=f_g)
         f_g *= i
@@ -603,7 +770,7 @@ class LSTMRecurrence(Function):
         f_o *= o
         f_o *= tanh_c
         fac3 = fac.reshape(n, 4, hid)
-        d_gates = np.empty((n, 4 * hid), dtype=dt)
+        d_gates = _POOL.empty((n, 4 * hid), dt)
         d3 = d_gates.reshape(n, 4, hid)
         dy = grad[:n]
         carry_h = grad[n : n + batch].copy()
@@ -623,16 +790,17 @@ class LSTMRecurrence(Function):
             if k < bs:
                 dh0[k:bs] = carry_h[k:bs]
                 dc0[k:bs] = carry_c[k:bs]
+        del fac, fac3, k_c
         need = self.needs_input_grad
-        g_w = d_gates.T @ hprev if need[3] else None
-        res = [
-            d_gates if need[0] else None,
-            dh0 if need[1] else None,
-            dc0 if need[2] else None,
-            g_w,
-        ]
+        dx, dw_ih = _input_grads(need, d_gates, self.x, self.w_ih, 3)
+        dw_hh = None
+        if need[4]:
+            pieces = _prev_pieces(n, batch, self.reverse, self.out, self.h0, self.hprev)
+            dw_hh = _weight_grad(d_gates, pieces)
+        res = [dx, dh0 if need[1] else None, dc0 if need[2] else None, dw_ih, dw_hh]
         if self.has_bias:
-            res.append(d_gates.sum(axis=0) if need[4] else None)
+            db = d_gates.sum(axis=0) if need[5] or need[6] else None
+            res += [db if need[5] else None, db.copy() if need[6] else None]
         return tuple(res)
 
 
@@ -776,29 +944,27 @@ class RNNBase(Module):
     ) -> tuple[Tensor, list[Tensor]]:
         """One layer in one direction over packed rows ``x`` (N, F): (outputs (N, H), [h_n, c_n])."""
         suffix = f"_l{layer}" + ("_reverse" if reverse else "")
-        w_ih, w_hh = getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix)
-        b_ih = getattr(self, "bias_ih" + suffix) if self.bias else None
-        b_hh = getattr(self, "bias_hh" + suffix) if self.bias else None
-        xw = F.linear(x, w_ih, b_ih)  # the input projection of every step: one matrix product
-        tail = (w_hh,) if b_hh is None else (w_hh, b_hh)
+        weights = [getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix)]
+        if self.bias:
+            weights += [getattr(self, "bias_ih" + suffix), getattr(self, "bias_hh" + suffix)]
         if self.mode == "LSTM":
             res = LSTMRecurrence.apply(
-                xw, *states, *tail, batch_sizes=batch_sizes, reverse=reverse
+                x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse
             )
         elif self.mode == "GRU":
-            res = GRURecurrence.apply(xw, *states, *tail, batch_sizes=batch_sizes, reverse=reverse)
+            res = GRURecurrence.apply(x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse)
         else:
             res = RNNRecurrence.apply(
-                xw,
+                x,
                 *states,
-                *tail,
+                *weights,
                 batch_sizes=batch_sizes,
                 reverse=reverse,
                 nonlinearity=self.nonlinearity,
             )
         n, batch = x.shape[0], states[0].shape[0]
         finals = [res[n + j * batch : n + (j + 1) * batch] for j in range(len(states))]
-        return res[:n], finals
+        return _OutputRows.apply(res, n=n), finals
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:  # noqa: A002
         name = type(self).__name__
