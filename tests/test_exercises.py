@@ -46,7 +46,8 @@ def test_chapter_notebooks_and_checks_agree(path: Path) -> None:
 
 
 def test_strip_solutions_keeps_the_indentation_and_names_the_function() -> None:
-    source = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
+    source = ("def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n"
+              "    ### END SOLUTION\n")
     out, n = strip_solutions(source, "3.2")
     assert n == 1
     assert out == 'def f(x):\n    y = 1\n    raise NotImplementedError("Exercise 3.2: write f")\n'
@@ -68,7 +69,8 @@ def test_generated_notebook_has_no_outputs_and_no_solutions(tmp_path: Path) -> N
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Title"),
-        nbformat.v4.new_code_cell("def g():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION"),
+        nbformat.v4.new_code_cell(
+            "def g():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION"),
         nbformat.v4.new_code_cell("print(1)"),
     ]
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="1\n")]
@@ -118,8 +120,8 @@ def test_a_check_passes_fails_and_records(capsys) -> None:
     r = check_double(lambda x: x + x if x.ndim == 1 else x)
     out = capsys.readouterr().out
     assert r.status == "failed" and r.passed == 2 and RESULTS["0.1"] is r
-    assert "FAILED  case 2, a matrix: double(x): first difference at index (0, 1): expected 2, got 1" \
-        in out
+    assert ("FAILED  case 2, a matrix: double(x): first difference at index (0, 1): "
+            "expected 2, got 1") in out
     assert "largest error 5" in out
     assert [e.number for e in exercises_of(__name__)] == ["0.1"]
 

@@ -45,7 +45,8 @@ def reexports_from_private(name: str) -> list[str]:
     so it is documented where users find it.
     """
     module = importlib.import_module(name)
-    exported = getattr(module, "__all__", None) or [n for n in vars(module) if not n.startswith("_")]
+    exported = getattr(module, "__all__", None) or [
+        n for n in vars(module) if not n.startswith("_")]
     lines = []
     for attr in exported:
         obj = getattr(module, attr, None)

@@ -206,7 +206,8 @@ def check_value_tanh(Value: Any) -> list[Case]:  # noqa: N803
         for a, g in rng.normal(size=(5, 2)) * 2:
             x, _ = run(float(a), float(g))
             num = (math.tanh(a + 1e-6) - math.tanh(a - 1e-6)) / 2e-6 * g
-            expect_close(f"x.grad at x={a:.4g}, out.grad={g:.4g}", num, x.grad, rtol=1e-5, atol=1e-8)
+            expect_close(f"x.grad at x={a:.4g}, out.grad={g:.4g}", num, x.grad,
+                         rtol=1e-5, atol=1e-8)
 
     return [
         Case("the value of tanh(0.5)", forward),
@@ -376,6 +377,11 @@ def check_unbroadcast(fn: Any) -> list[Case]:
                 num = _numerical_unbroadcast(grad.astype(np.float64), shape)
                 assert np.allclose(num, expected, atol=1e-6), "reference disagrees with numerics"
             got = call(fn, grad.copy(), shape)
+            if (grad_shape != tuple(shape) and isinstance(got, np.ndarray)
+                    and got.shape == grad_shape and np.array_equal(got, grad)):
+                fail(f"unbroadcast(grad of shape {grad_shape}, {shape}): shape: expected "
+                     f"{tuple(shape)}, got {grad_shape}", "you returned grad unchanged: sum over "
+                     "the dimensions that broadcasting added or stretched")
             lead = len(grad_shape) - len(shape)
             axes = [i + lead for i, s in enumerate(shape) if s == 1 and grad_shape[i + lead] != 1]
             shape_hints = []
@@ -388,8 +394,6 @@ def check_unbroadcast(fn: Any) -> list[Case]:
             shape_hints += [
                 (tuple(s for i, s in enumerate(shape) if i + lead not in axes),
                  "keep the size-one dimensions: sum them with keepdims=True"),
-                (grad_shape, "you returned grad unchanged: sum over the dimensions that "
-                             "broadcasting stretched"),
             ]
             value_hints = [(_reference_unbroadcast(grad, shape, np.mean),
                             "you averaged; the gradients of the copies add up: use sum")]

@@ -6,8 +6,8 @@ one, and prints one line per case: ``passed``, or ``FAILED`` with what was expec
 and, where the mistake is a common one, a hint. It never raises: a function that still raises
 ``NotImplementedError`` gets "not implemented yet", and an exception inside the student's code is
 shown with its last lines. Every check records its :class:`CheckResult` in :data:`RESULTS` and, when
-the environment variable ``MINIGRAD_GRADE_RESULTS`` names a file (``minigrad grade`` sets it), appends
-it there as one line of JSON.
+the environment variable ``MINIGRAD_GRADE_RESULTS`` names a file (``minigrad grade`` sets it),
+appends it there as one line of JSON.
 
 A chapter's checks module declares its checks with :func:`exercise` and a list of :class:`Case`::
 
@@ -146,7 +146,8 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _student_frames(tb: Any) -> list[traceback.FrameSummary]:
     """The frames of a traceback that are not in minigrad's checks package."""
-    return [f for f in traceback.extract_tb(tb) if not os.path.abspath(f.filename).startswith(_HERE)]
+    frames = traceback.extract_tb(tb)
+    return [f for f in frames if not os.path.abspath(f.filename).startswith(_HERE)]
 
 
 def _where(exc: BaseException, limit: int = 3) -> str:
@@ -227,7 +228,8 @@ def _as_number(name: str, got: Any) -> float:
         fail(f"{name}: expected a number, got None", "did you forget to return (or to set) it?")
     if isinstance(got, np.ndarray) and got.size == 1:
         got = got.reshape(())[()]
-    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
+    numeric = (int, float, np.integer, np.floating)
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, numeric):
         fail(f"{name}: expected a number, got {describe(got)}")
     return float(got)
 
@@ -243,8 +245,8 @@ def expect_close(
 ) -> None:
     """Fail unless ``got`` is a number close to ``expected``.
 
-    ``hints`` pairs values that a usual mistake produces with the hint for that mistake: when ``got``
-    is close to one of them, its hint is shown.
+    ``hints`` pairs values that a usual mistake produces with the hint for that mistake: when
+    ``got`` is close to one of them, its hint is shown.
     """
     value = _as_number(name, got)
     if math.isnan(value):
@@ -257,8 +259,8 @@ def expect_close(
         if abs(value - wrong) <= atol + rtol * abs(wrong) and abs(wrong - expected) > atol:
             hint = text
             break
-    fail(f"{name}: expected {_fmt(expected)}, got {_fmt(value)} (error {abs(value - expected):.3g})",
-         hint)
+    error = abs(value - expected)
+    fail(f"{name}: expected {_fmt(expected)}, got {_fmt(value)} (error {error:.3g})", hint)
 
 
 def expect_array(
@@ -416,7 +418,8 @@ def _run(number: str, title: str, cases_of: Callable[..., list[Case]], args: tup
                 _emit(f"          hint: {case.hint}", lines)
             elif isinstance(exc, RecursionError):
                 _emit("          hint: each recursive call goes one level deeper; a long chain of "
-                      "nodes exceeds Python's recursion limit: keep your own stack (a list) instead",
+                      "nodes exceeds Python's recursion limit: keep your own stack (a list) "
+                      "instead",
                       lines)
         except KeyboardInterrupt:
             msg = f"interrupted during {label} (still running when stopped: an endless loop?)"
@@ -441,7 +444,9 @@ def _run(number: str, title: str, cases_of: Callable[..., list[Case]], args: tup
     return CheckResult(number, title, status, passed, total, msg, lines)
 
 
-def exercise(number: str, title: str) -> Callable[[Callable[..., list[Case]]], Callable[..., CheckResult]]:
+def exercise(
+    number: str, title: str
+) -> Callable[[Callable[..., list[Case]]], Callable[..., CheckResult]]:
     """Declare a check: the decorated function takes the student's code and returns its cases.
 
     The result is the check students call. It prints the verdict, records and returns a

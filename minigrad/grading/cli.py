@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run a copy of each notebook in a fresh kernel, collect what its checks "
         "found, and print a scorecard. The notebook itself is never written.",
     )
-    p.add_argument("path", help="a notebook, e.g. exercises/02_building_minigrad.ipynb, or a folder")
+    p.add_argument("path",
+                   help="a notebook, e.g. exercises/02_building_minigrad.ipynb, or a folder")
     p.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
                    help="time limit for each cell (default 60)")
     p.add_argument("--json", dest="json_path", metavar="FILE",

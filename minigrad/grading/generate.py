@@ -1,8 +1,8 @@
 """Write ``exercises/`` from ``solutions/``: the one source of every exercise.
 
 ``python -m minigrad.grading.generate`` reads every ``solutions/NN_name.ipynb`` and writes
-``exercises/NN_name.ipynb``: the same notebook with each solution replaced by a stub and every output
-cleared. A solution is the code between two marker lines (the nbgrader convention)::
+``exercises/NN_name.ipynb``: the same notebook with each solution replaced by a stub and every
+output cleared. A solution is the code between two marker lines (the nbgrader convention)::
 
     def unbroadcast(grad, shape):
         ### BEGIN SOLUTION

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -241,7 +240,8 @@ class _Run:
     def kernel_stderr(self) -> str:
         self.stderr.seek(0)
         text = self.stderr.read().decode("utf-8", "replace")
-        lines = [ln for ln in text.splitlines() if ln.strip() and "WARNING | Kernel is running" not in ln]
+        noise = "WARNING | Kernel is running"
+        lines = [ln for ln in text.splitlines() if ln.strip() and noise not in ln]
         return " | ".join(lines[-2:])
 
     # running -------------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ def grade_notebook(path: str | os.PathLike[str], timeout: int = DEFAULT_TIMEOUT,
 
 
 def find_notebooks(path: str | os.PathLike[str]) -> list[Path]:
-    """The chapter notebooks (``NN_name.ipynb``) at ``path``: the file itself, or those in a folder."""
+    """The chapter notebooks (``NN_name.ipynb``) at ``path``: the file, or those in a folder."""
     path = Path(path)
     if path.is_dir():
         return sorted(p for p in path.rglob("[0-9][0-9]_*.ipynb")
