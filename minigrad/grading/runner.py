@@ -97,6 +97,7 @@ class NotebookGrade:
 
 def _jupyter() -> tuple[Any, Any, Any]:
     try:
+        import ipykernel  # noqa: F401 - the kernel that runs the notebook
         import nbformat
         from jupyter_client.kernelspec import KernelSpecManager
         from nbclient import NotebookClient
