@@ -52,8 +52,8 @@ __all__ = [
 
 
 def _as_index_tensor(x: Any) -> Tensor | None:
-    if x is None:
-        return None
+    if x is None or (isinstance(x, Tensor) and x.dtype == np.int64):
+        return x
     return _wrap(np.asarray(_data(x), dtype=np.int64))
 
 
