@@ -28,7 +28,13 @@ from typing import Any, NamedTuple, TypeVar
 from .serialization import load, save
 from .text import Vocab
 
-__all__ = ["Checkpoint", "load_checkpoint", "register_model", "registered_models", "save_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "load_checkpoint",
+    "register_model",
+    "registered_models",
+    "save_checkpoint",
+]
 
 FORMAT = "minigrad-checkpoint-1"
 
@@ -107,7 +113,9 @@ def load_checkpoint(path: str | os.PathLike, model: Any = None) -> Checkpoint:
         raise FileNotFoundError(f"no checkpoint at {name}")
     obj = load(path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise ValueError(f"{name} is a minigrad file but not a checkpoint (no {FORMAT!r} format tag)")
+        raise ValueError(
+            f"{name} is a minigrad file but not a checkpoint (no {FORMAT!r} format tag)"
+        )
     config = dict(obj["config"])
     if model is None:
         _register_builtin()

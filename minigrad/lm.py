@@ -34,7 +34,9 @@ class _BudgetCosine:
     """Cosine decay of the learning rate to a tenth, over a budget of steps and/or seconds: the
     schedule follows whichever fraction of the budget is further along."""
 
-    def __init__(self, optimizer: Any, steps: int | None, seconds: float | None, floor: float = 0.1) -> None:
+    def __init__(
+        self, optimizer: Any, steps: int | None, seconds: float | None, floor: float = 0.1
+    ) -> None:
         self.optimizer, self.steps, self.seconds, self.floor = optimizer, steps, seconds, floor
         self.base = [g["lr"] for g in optimizer.param_groups]
         self.count, self.t0 = 0, time.perf_counter()
@@ -49,6 +51,7 @@ class _BudgetCosine:
         factor = self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
         for g, base in zip(self.optimizer.param_groups, self.base):
             g["lr"] = base * factor
+
 
 BUILTIN_CORPORA = ("shakespeare", "names")
 
@@ -101,9 +104,9 @@ def load_corpus(
     the training text (``max_size`` most frequent tokens, at least ``min_freq`` times; a word-level
     corpus defaults to 10,000 words). ``seed`` only matters for the names, which are shuffled.
 
-    >>> corpus = load_corpus("names")                   # doctest: +SKIP
-    >>> corpus                                          # doctest: +SKIP
-    Corpus('names', level='char', vocab=31, train=..., validation=..., test=... tokens)
+    >>> corpus = load_corpus("names")
+    >>> corpus
+    Corpus('names', level='char', vocab=30, train=28791, validation=3665, test=3669 tokens)
     """
     if level not in ("char", "word"):
         raise ValueError(f"level must be 'char' or 'word', got {level!r}")
@@ -147,7 +150,9 @@ def load_corpus(
         vocab = Vocab.build(texts[0], max_size=max_size, min_freq=min_freq, level="char")
         ids = [np.asarray(vocab.encode(list(t)), dtype=np.int64) for t in texts]
     else:
-        vocab = Vocab.build(_word_lines(texts[0], lower), max_size=max_size, min_freq=min_freq, level="word")
+        vocab = Vocab.build(
+            _word_lines(texts[0], lower), max_size=max_size, min_freq=min_freq, level="word"
+        )
         ids = [_lines_to_ids(t, vocab, lower) for t in texts]
     return Corpus(name, level, vocab, *ids, lower=lower)
 
@@ -189,9 +194,18 @@ def train_language_model(
     val_ids = corpus.validation if val_tokens is None else corpus.validation[: val_tokens + 1]
     val = BPTTBatches(val_ids, min(batch_size, max(1, len(val_ids) // (2 * seq_len))), seq_len)
     trainer = Trainer(
-        model, opt, stateful=True, clip_grad_norm=clip_grad_norm, eval_every=eval_every,
-        max_steps=steps, max_time=max_time, scheduler=scheduler, progress=progress,
-        verbose=verbose, on_eval=on_eval, desc=f"{corpus.name} ({corpus.level})",
+        model,
+        opt,
+        stateful=True,
+        clip_grad_norm=clip_grad_norm,
+        eval_every=eval_every,
+        max_steps=steps,
+        max_time=max_time,
+        scheduler=scheduler,
+        progress=progress,
+        verbose=verbose,
+        on_eval=on_eval,
+        desc=f"{corpus.name} ({corpus.level})",
     )
     return trainer.fit(train, epochs=epochs, val_data=val)
 
@@ -229,17 +243,31 @@ def generate(
     if prompt:
         context += vocab.encode(prompt)
     if not context:
-        raise ValueError("give a prompt: this vocabulary has neither a newline nor <EOS> to start from")
+        raise ValueError(
+            "give a prompt: this vocabulary has neither a newline nor <EOS> to start from"
+        )
     if stop_at_eos is None:
         stop_at_eos = not prompt
     outs = sample(
-        model, context, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-        eos=eos if stop_at_eos else None, num_samples=num_samples, seed=seed,
+        model,
+        context,
+        max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        eos=eos if stop_at_eos else None,
+        num_samples=num_samples,
+        seed=seed,
     )
     texts = []
     for ids in outs:
         body = detokenize([("\n" if t == EOS else t) for t in vocab.decode(ids)], vocab.level)
-        if prompt and vocab.level == "word" and body and not body.startswith(("\n", ",", ".", ";", ":", "!", "?")):
+        if (
+            prompt
+            and vocab.level == "word"
+            and body
+            and not body.startswith(("\n", ",", ".", ";", ":", "!", "?"))
+        ):
             body = " " + body
         texts.append((prompt or "") + body)
     return texts if num_samples > 1 else texts[0]

@@ -34,34 +34,68 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "backpropagation through time (Adam, gradient clipping, cosine learning-rate decay), "
         "report the validation loss, and save a checkpoint that `minigrad sample` can use.",
     )
-    t.add_argument("--corpus", default="shakespeare",
-                   help="'shakespeare', 'names', or the path of a UTF-8 text file (default shakespeare)")
-    t.add_argument("--model", default="lstm", choices=["rnn", "gru", "lstm"], help="recurrent cell (default lstm)")
-    t.add_argument("--level", default="char", choices=["char", "word"], help="tokens (default char)")
+    t.add_argument(
+        "--corpus",
+        default="shakespeare",
+        help="'shakespeare', 'names', or the path of a UTF-8 text file (default shakespeare)",
+    )
+    t.add_argument(
+        "--model",
+        default="lstm",
+        choices=["rnn", "gru", "lstm"],
+        help="recurrent cell (default lstm)",
+    )
+    t.add_argument(
+        "--level", default="char", choices=["char", "word"], help="tokens (default char)"
+    )
     t.add_argument("--lower", action="store_true", help="lower-case the text first")
-    t.add_argument("--max-vocab", type=int, default=None, metavar="N",
-                   help="keep the N most frequent tokens (default: all characters; 10000 words)")
-    t.add_argument("--min-freq", type=int, default=1, metavar="N", help="drop tokens seen fewer times")
+    t.add_argument(
+        "--max-vocab",
+        type=int,
+        default=None,
+        metavar="N",
+        help="keep the N most frequent tokens (default: all characters; 10000 words)",
+    )
+    t.add_argument(
+        "--min-freq", type=int, default=1, metavar="N", help="drop tokens seen fewer times"
+    )
     t.add_argument("--hidden-size", type=int, default=256, metavar="H", help="default 256")
     t.add_argument("--embedding-dim", type=int, default=64, metavar="E", help="default 64")
     t.add_argument("--num-layers", type=int, default=1, metavar="L", help="default 1")
     t.add_argument("--dropout", type=float, default=0.0, metavar="P", help="default 0")
     t.add_argument("--batch-size", type=int, default=64, metavar="B", help="default 64")
-    t.add_argument("--seq-len", type=int, default=100, metavar="T", help="BPTT length (default 100)")
+    t.add_argument(
+        "--seq-len", type=int, default=100, metavar="T", help="BPTT length (default 100)"
+    )
     t.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
     t.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0)")
-    t.add_argument("--clip", type=float, default=5.0, metavar="NORM",
-                   help="clip the gradient norm (default 5; 0 turns clipping off)")
-    t.add_argument("--steps", type=int, default=None, help="optimisation steps (reproducible budget)")
+    t.add_argument(
+        "--clip",
+        type=float,
+        default=5.0,
+        metavar="NORM",
+        help="clip the gradient norm (default 5; 0 turns clipping off)",
+    )
+    t.add_argument(
+        "--steps", type=int, default=None, help="optimisation steps (reproducible budget)"
+    )
     t.add_argument("--minutes", type=float, default=None, help="wall-clock budget in minutes")
     t.add_argument("--epochs", type=int, default=None, help="passes over the training text")
     t.add_argument("--eval-every", type=int, default=200, metavar="STEPS", help="default 200")
-    t.add_argument("--val-tokens", type=int, default=100_000, metavar="N",
-                   help="validate on the first N validation tokens (0: all; default 100000)")
+    t.add_argument(
+        "--val-tokens",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="validate on the first N validation tokens (0: all; default 100000)",
+    )
     t.add_argument("--seed", type=int, default=0, help="default 0")
-    t.add_argument("-o", "--out", default=None, metavar="PATH",
-                   help=f"checkpoint file (default {DEFAULT_OUT})")
-    t.add_argument("--sample-every-eval", action="store_true", help="print a short sample at each validation")
+    t.add_argument(
+        "-o", "--out", default=None, metavar="PATH", help=f"checkpoint file (default {DEFAULT_OUT})"
+    )
+    t.add_argument(
+        "--sample-every-eval", action="store_true", help="print a short sample at each validation"
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("-q", "--quiet", action="store_true", help="print only the final summary")
     t.set_defaults(func=run_train)
@@ -73,14 +107,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "minigrad.checkpoint.save_checkpoint with a vocabulary).",
     )
     s.add_argument("checkpoint", help="a .npz checkpoint")
-    s.add_argument("--prompt", default=None, help="text to start from (default: a new line, or a new name)")
-    s.add_argument("--length", type=int, default=500, metavar="N", help="tokens to generate at most (default 500)")
+    s.add_argument(
+        "--prompt", default=None, help="text to start from (default: a new line, or a new name)"
+    )
+    s.add_argument(
+        "--length",
+        type=int,
+        default=500,
+        metavar="N",
+        help="tokens to generate at most (default 500)",
+    )
     s.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default 1)")
-    s.add_argument("--top-k", type=int, default=None, metavar="K", help="sample among the K most likely")
+    s.add_argument(
+        "--top-k", type=int, default=None, metavar="K", help="sample among the K most likely"
+    )
     s.add_argument("--top-p", type=float, default=None, metavar="P", help="nucleus sampling")
     s.add_argument("-n", "--num-samples", type=int, default=1, metavar="N", help="default 1")
     s.add_argument("--seed", type=int, default=None, help="seed for a repeatable sample")
-    s.add_argument("--info", action="store_true", help="print what the checkpoint holds and how it was trained")
+    s.add_argument(
+        "--info", action="store_true", help="print what the checkpoint holds and how it was trained"
+    )
     s.set_defaults(func=run_sample)
 
 
@@ -89,8 +135,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check_args(a: argparse.Namespace) -> None:
     positive = {
-        "--hidden-size": a.hidden_size, "--embedding-dim": a.embedding_dim, "--num-layers": a.num_layers,
-        "--batch-size": a.batch_size, "--seq-len": a.seq_len, "--eval-every": a.eval_every,
+        "--hidden-size": a.hidden_size,
+        "--embedding-dim": a.embedding_dim,
+        "--num-layers": a.num_layers,
+        "--batch-size": a.batch_size,
+        "--seq-len": a.seq_len,
+        "--eval-every": a.eval_every,
         "--min-freq": a.min_freq,
     }
     for flag, v in positive.items():
@@ -134,29 +184,60 @@ def run_train(a: argparse.Namespace) -> int:
         raise CLIError(f"cannot write the checkpoint into {out_dir}")
     say = (lambda *x: None) if a.quiet else (lambda *x: print(*x, file=sys.stderr))
     try:
-        corpus = load_corpus(a.corpus, level=a.level, max_size=a.max_vocab, min_freq=a.min_freq,
-                             lower=a.lower, seed=a.seed)
-    except (MissingPackageError, FileNotFoundError, ValueError, UnicodeDecodeError) as e:
+        corpus = load_corpus(
+            a.corpus,
+            level=a.level,
+            max_size=a.max_vocab,
+            min_freq=a.min_freq,
+            lower=a.lower,
+            seed=a.seed,
+        )
+    except UnicodeDecodeError as e:
+        raise CLIError(f"{a.corpus} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except (MissingPackageError, FileNotFoundError, ValueError) as e:
         raise CLIError(str(e).splitlines()[0]) from None
     except OSError as e:
         raise CLIError(f"cannot read {a.corpus}: {e.strerror or e}") from None
     minigrad.manual_seed(a.seed)
     model = RNNLanguageModel(
-        len(corpus.vocab), embedding_dim=a.embedding_dim, hidden_size=a.hidden_size,
-        num_layers=a.num_layers, cell=a.model, dropout=a.dropout,
+        len(corpus.vocab),
+        embedding_dim=a.embedding_dim,
+        hidden_size=a.hidden_size,
+        num_layers=a.num_layers,
+        cell=a.model,
+        dropout=a.dropout,
     )
     n_params = sum(p.numel() for p in model.parameters())
     say(f"{corpus!r}")
-    say(f"model: {a.model.upper()} with {a.num_layers} layer(s) of {a.hidden_size}, {n_params:,} parameters")
+    say(
+        f"model: {a.model.upper()} with {a.num_layers} layer(s) of {a.hidden_size},"
+        f" {n_params:,} parameters"
+    )
 
     def on_eval(trainer: Any) -> None:
         if a.sample_every_eval and not a.quiet:
             if corpus.sequence_mode:
-                text = ", ".join(generate(model, corpus.vocab, None, max_new_tokens=30, temperature=0.8,
-                                          num_samples=6, seed=a.seed))
+                text = ", ".join(
+                    generate(
+                        model,
+                        corpus.vocab,
+                        None,
+                        max_new_tokens=30,
+                        temperature=0.8,
+                        num_samples=6,
+                        seed=a.seed,
+                    )
+                )
             else:
-                text = generate(model, corpus.vocab, None, max_new_tokens=120, temperature=0.8,
-                                seed=a.seed, stop_at_eos=False)
+                text = generate(
+                    model,
+                    corpus.vocab,
+                    None,
+                    max_new_tokens=120,
+                    temperature=0.8,
+                    seed=a.seed,
+                    stop_at_eos=False,
+                )
             line = "  sample: " + text.strip().replace("\n", " / ")[:160]
             if trainer._bar is not None:
                 trainer._bar.write(line, file=sys.stderr)
@@ -164,16 +245,29 @@ def run_train(a: argparse.Namespace) -> int:
                 print(line, file=sys.stderr)
 
     history = train_language_model(
-        model, corpus, steps=a.steps, max_time=a.minutes * 60 if a.minutes else None,
-        epochs=a.epochs or 10**9, batch_size=a.batch_size, seq_len=a.seq_len, lr=a.lr,
-        clip_grad_norm=a.clip or None, eval_every=a.eval_every,
-        val_tokens=a.val_tokens or None, weight_decay=a.weight_decay, seed=a.seed,
-        progress=False if a.no_progress or a.quiet else None, verbose=not a.quiet, on_eval=on_eval,
+        model,
+        corpus,
+        steps=a.steps,
+        max_time=a.minutes * 60 if a.minutes else None,
+        epochs=a.epochs or 10**9,
+        batch_size=a.batch_size,
+        seq_len=a.seq_len,
+        lr=a.lr,
+        clip_grad_norm=a.clip or None,
+        eval_every=a.eval_every,
+        val_tokens=a.val_tokens or None,
+        weight_decay=a.weight_decay,
+        seed=a.seed,
+        progress=False if a.no_progress or a.quiet else None,
+        verbose=not a.quiet,
+        on_eval=on_eval,
     )
     val = history.val_loss[-1] if history.val_loss else float("nan")
     unit = "char" if a.level == "char" else "token"
     meta = {
-        "command": "minigrad train-lm " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train-lm"] else None,
+        "command": "minigrad train-lm " + " ".join(sys.argv[2:])
+        if sys.argv[1:2] == ["train-lm"]
+        else None,
         "settings": {k: v for k, v in vars(a).items() if k != "func"},
         "corpus": corpus.name,
         "level": corpus.level,
@@ -223,7 +317,9 @@ def run_sample(a: argparse.Namespace) -> int:
     try:
         ckpt = load_checkpoint(a.checkpoint)
     except (ValueError, KeyError, TypeError) as e:
-        raise CLIError(f"cannot read {a.checkpoint} as a checkpoint: {str(e).splitlines()[0]}") from None
+        raise CLIError(
+            f"cannot read {a.checkpoint} as a checkpoint: {str(e).splitlines()[0]}"
+        ) from None
     except OSError as e:
         raise CLIError(f"cannot read {a.checkpoint}: {e.strerror or e}") from None
     meta = ckpt.meta
@@ -232,23 +328,43 @@ def run_sample(a: argparse.Namespace) -> int:
         print(f"model: {type(ckpt.model).__name__} {ckpt.config} ({n_params:,} parameters)")
         if ckpt.vocab is not None:
             print(f"vocabulary: {len(ckpt.vocab)} tokens, level {ckpt.vocab.level}")
-        for key in ("command", "corpus", "steps", "seconds", "val_loss", "minigrad_version", "saved"):
+        for key in (
+            "command",
+            "corpus",
+            "steps",
+            "seconds",
+            "val_loss",
+            "minigrad_version",
+            "saved",
+        ):
             if meta.get(key) is not None:
                 print(f"{key}: {meta[key]}")
         return 0
     if ckpt.vocab is None or ckpt.vocab.level is None:
-        raise CLIError(f"{a.checkpoint} has no vocabulary with a tokenizer level, so it cannot write text")
+        raise CLIError(
+            f"{a.checkpoint} has no vocabulary with a tokenizer level, so it cannot write text"
+        )
     sequence_mode = bool(meta.get("sequence_mode"))
     if meta.get("lower") and a.prompt:
         a.prompt = a.prompt.lower()
     if a.prompt and ckpt.vocab.unk_index is not None:
         unknown = sorted({t for t in ckpt.vocab.tokenize(a.prompt) if t not in ckpt.vocab})
         if unknown:
-            print(f"minigrad: note: not in the vocabulary, read as <UNK>: {' '.join(map(repr, unknown))}",
-                  file=sys.stderr)
+            print(
+                "minigrad: note: not in the vocabulary, read as <UNK>: "
+                + " ".join(map(repr, unknown)),
+                file=sys.stderr,
+            )
     texts = generate(
-        ckpt.model, ckpt.vocab, a.prompt, max_new_tokens=a.length, temperature=a.temperature,
-        top_k=a.top_k, top_p=a.top_p, num_samples=a.num_samples, seed=a.seed,
+        ckpt.model,
+        ckpt.vocab,
+        a.prompt,
+        max_new_tokens=a.length,
+        temperature=a.temperature,
+        top_k=a.top_k,
+        top_p=a.top_p,
+        num_samples=a.num_samples,
+        seed=a.seed,
         stop_at_eos=sequence_mode or None,
     )
     if isinstance(texts, str):

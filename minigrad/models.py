@@ -42,9 +42,9 @@ class RNNLanguageModel(nn.Module):
     ``embedding_dim == hidden_size``), which saves ``V * H`` parameters on word-level models.
 
     >>> import minigrad
-    >>> model = RNNLanguageModel(vocab_size=50, embedding_dim=8, hidden_size=16, cell="gru")  # doctest: +SKIP
-    >>> logits, h = model(minigrad.zeros(7, 3, dtype=minigrad.long))                           # doctest: +SKIP
-    >>> tuple(logits.shape), tuple(h.shape)                                                    # doctest: +SKIP
+    >>> model = RNNLanguageModel(vocab_size=50, embedding_dim=8, hidden_size=16, cell="gru")
+    >>> logits, h = model(minigrad.zeros(7, 3, dtype=minigrad.long))
+    >>> tuple(logits.shape), tuple(h.shape)
     ((7, 3, 50), (1, 3, 16))
     """
 
@@ -79,7 +79,10 @@ class RNNLanguageModel(nn.Module):
         self.vocab_size, self.cell = vocab_size, cell
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.rnn = getattr(nn, layer)(
-            embedding_dim, hidden_size, num_layers=num_layers, dropout=dropout if num_layers > 1 else 0.0
+            embedding_dim,
+            hidden_size,
+            num_layers=num_layers,
+            dropout=dropout if num_layers > 1 else 0.0,
         )
         self.drop = nn.Dropout(dropout)
         self.decoder = nn.Linear(hidden_size, vocab_size)
@@ -147,7 +150,11 @@ class NGramLanguageModel:
         self.unigram = (counts + self.alpha) / (counts.sum() + self.alpha * v)
         self._pairs, self._contexts = [], []
         for k in range(1, self.n):
-            keys = [_encode(np.lib.stride_tricks.sliding_window_view(s, k + 1), v) for s in seqs if len(s) > k]
+            keys = [
+                _encode(np.lib.stride_tricks.sliding_window_view(s, k + 1), v)
+                for s in seqs
+                if len(s) > k
+            ]
             allk = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
             pk, pc = np.unique(allk, return_counts=True)
             ctx = pk // v
@@ -180,17 +187,26 @@ class NGramLanguageModel:
             hi = np.searchsorted(pk, keys * v + v)
             lens = hi - lo
             which = np.repeat(np.arange(len(rows)), lens)
-            entry = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(lo, lens)
+            entry = (
+                np.arange(lens.sum())
+                - np.repeat(np.cumsum(lens) - lens, lens)
+                + np.repeat(lo, lens)
+            )
             dense = np.zeros((len(rows), v))
             dense[which, pk[entry] % v] = pc[entry]
-            t, d = totals[pos][:, None].astype(np.float64), distinct[pos][:, None].astype(np.float64)
+            t, d = (
+                totals[pos][:, None].astype(np.float64),
+                distinct[pos][:, None].astype(np.float64),
+            )
             p[rows] = (dense + d * p[rows]) / (t + d)
         return p
 
     def probs(self, context: Sequence[int]) -> np.ndarray:
         """P(next token | the last n - 1 ids of ``context``), a vector over the vocabulary."""
         hist = np.full((1, max(self.n - 1, 0)), -1, dtype=np.int64)
-        ctx = np.asarray(context, dtype=np.int64)[len(context) - (self.n - 1) :] if self.n > 1 else []
+        ctx = (
+            np.asarray(context, dtype=np.int64)[len(context) - (self.n - 1) :] if self.n > 1 else []
+        )
         if self.n > 1 and len(ctx):
             hist[0, -len(ctx) :] = ctx
         return self._dense(hist)[0]

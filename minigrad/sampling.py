@@ -97,7 +97,9 @@ def _inference(model: Any) -> Iterator[None]:
 def _ids(ids: Any, name: str = "ids") -> np.ndarray:
     arr = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-        raise ValueError(f"{name} must be a 1-D sequence of integer token ids, got {arr.shape} {arr.dtype}")
+        raise ValueError(
+            f"{name} must be a 1-D sequence of integer token ids, got {arr.shape} {arr.dtype}"
+        )
     return arr.astype(np.int64)
 
 
@@ -160,7 +162,9 @@ def _token(vocab: Vocab | None, i: int) -> Any:
 # ----------------------------------------------------------------------------- scoring
 
 
-def token_log_probs(model: StepModel, ids: Sequence[int] | np.ndarray | Tensor, state: Any = None) -> np.ndarray:
+def token_log_probs(
+    model: StepModel, ids: Sequence[int] | np.ndarray | Tensor, state: Any = None
+) -> np.ndarray:
     """``log P(ids[t] | ids[:t])`` for t = 1 .. n-1: one natural-log probability per token.
 
     The first id is the context the model starts from (``<BOS>``, or the first character of a
@@ -181,7 +185,9 @@ def token_log_probs(model: StepModel, ids: Sequence[int] | np.ndarray | Tensor, 
     return logp[np.arange(len(arr) - 1), arr[1:]]
 
 
-def sentence_log_prob(model: StepModel, ids: Sequence[int] | np.ndarray | Tensor, state: Any = None) -> float:
+def sentence_log_prob(
+    model: StepModel, ids: Sequence[int] | np.ndarray | Tensor, state: Any = None
+) -> float:
     """``log P(ids[1:] | ids[0])`` by the chain rule: the sum of :func:`token_log_probs`.
 
     >>> from minigrad.models import NGramLanguageModel
@@ -192,7 +198,9 @@ def sentence_log_prob(model: StepModel, ids: Sequence[int] | np.ndarray | Tensor
     return float(token_log_probs(model, ids, state).sum())
 
 
-def sentence_prob(model: StepModel, ids: Sequence[int] | np.ndarray | Tensor, state: Any = None) -> float:
+def sentence_prob(
+    model: StepModel, ids: Sequence[int] | np.ndarray | Tensor, state: Any = None
+) -> float:
     """``P(ids[1:] | ids[0])``, the product of the step probabilities (may underflow to 0 for long
     sequences; compare :func:`sentence_log_prob` values instead)."""
     return math.exp(sentence_log_prob(model, ids, state))
@@ -527,13 +535,19 @@ def beam_search(
                 # log probabilities only fall as outputs grow, so the best a live beam can still
                 # score is its log probability now, divided by the longest length's penalty
                 best_live = max(lp for _, lp in new_beams)
-                bound = best_live / (max_length + 1) ** length_penalty if length_penalty > 0 else best_live
+                bound = (
+                    best_live / (max_length + 1) ** length_penalty
+                    if length_penalty > 0
+                    else best_live
+                )
                 if bound < finished[beam_width - 1].score:
                     break
             beams = new_beams
             if step == max_length - 1:
                 break
-            state = reorder(state, np.asarray(parents, dtype=np.int64)) if state is not None else None
+            state = (
+                reorder(state, np.asarray(parents, dtype=np.int64)) if state is not None else None
+            )
             x = np.array([[ids[-1] for ids, _ in beams]], dtype=np.int64)
             logits, state = _call(decoder, x, state)
     if len(finished) < num_return:  # out of length: rank the unfinished beams too

@@ -137,7 +137,9 @@ def _check_level(level: str | None, allow_none: bool = False) -> None:
     if level is None and allow_none:
         return
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}{' or None' if allow_none else ''}, got {level!r}")
+        raise ValueError(
+            f"level must be one of {LEVELS}{' or None' if allow_none else ''}, got {level!r}"
+        )
 
 
 def tokenize(text: str, level: str, lower: bool = False) -> list[str]:
@@ -323,7 +325,9 @@ class Vocab:
         return i
 
     def decode(
-        self, ids: Iterable[int] | Tensor | np.ndarray, skip_specials: bool = False,
+        self,
+        ids: Iterable[int] | Tensor | np.ndarray,
+        skip_specials: bool = False,
         stop_at_eos: bool = False,
     ) -> list[str]:
         """The tokens of ``ids``; optionally without special tokens, or cut at the first ``<EOS>``.
@@ -346,7 +350,9 @@ class Vocab:
         return out
 
     def decode_text(
-        self, ids: Iterable[int] | Tensor | np.ndarray, skip_specials: bool = False,
+        self,
+        ids: Iterable[int] | Tensor | np.ndarray,
+        skip_specials: bool = False,
         stop_at_eos: bool = False,
     ) -> str:
         """:meth:`decode`, then :func:`detokenize` with this vocabulary's level (words if None)."""
@@ -370,7 +376,7 @@ class Vocab:
             raise ValueError(f"not a vocabulary description (missing {e})") from None
         if itos[: len(specials)] != specials:
             raise ValueError("vocabulary description: itos must start with the specials")
-        return cls(itos[len(specials):], specials=specials, level=d.get("level"))
+        return cls(itos[len(specials) :], specials=specials, level=d.get("level"))
 
     def to_json(self) -> str:
         """:meth:`to_dict` as a JSON string."""
@@ -388,9 +394,10 @@ class Vocab:
 
     def __repr__(self) -> str:
         level = f", level={self.level!r}" if self.level else ""
-        shown = ", ".join(repr(t) for t in self.itos[len(self.specials):][:5])
+        shown = ", ".join(repr(t) for t in self.itos[len(self.specials) :][:5])
         more = ", ..." if len(self) - len(self.specials) > 5 else ""
-        return f"Vocab(size={len(self)}{level}, specials={list(self.specials)}, tokens=[{shown}{more}])"
+        specials = list(self.specials)
+        return f"Vocab(size={len(self)}{level}, specials={specials}, tokens=[{shown}{more}])"
 
 
 # ----------------------------------------------------------------------------- one-hot
@@ -412,17 +419,21 @@ def one_hot(ids: Any, num_classes: int | Vocab, dtype: Any = np.float32) -> Tens
             raise TypeError(f"one_hot expects integer ids, got {idx.dtype}")
         idx = idx.astype(np.int64)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise ValueError(f"one_hot: ids must lie in [0, {n}), got values from {idx.min()} to {idx.max()}")
+        raise ValueError(
+            f"one_hot: ids must lie in [0, {n}), got values from {idx.min()} to {idx.max()}"
+        )
     return _wrap(np.eye(n, dtype=dtype)[idx])
 
 
-# ----------------------------------------------------------------------------- language-model batches
+# ----------------------------------------------------------------------------- LM batches
 
 
 def _ids_array(ids: Any) -> np.ndarray:
     arr = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-        raise ValueError(f"expected a 1-D sequence of integer ids, got shape {arr.shape}, {arr.dtype}")
+        raise ValueError(
+            f"expected a 1-D sequence of integer ids, got shape {arr.shape}, {arr.dtype}"
+        )
     return arr.astype(np.int64)
 
 
@@ -561,7 +572,11 @@ def pad_batch(
     if max_len is not None:
         lengths = np.minimum(lengths, max_len)
     t = int(lengths.max()) if max_len is None else max_len
-    dtype = np.result_type(*[s.dtype for s in seqs if s.size]) if any(s.size for s in seqs) else np.int64
+    dtype = (
+        np.result_type(*[s.dtype for s in seqs if s.size])
+        if any(s.size for s in seqs)
+        else np.int64
+    )
     if dtype.kind not in "iub":
         dtype = np.dtype(np.float32) if dtype.kind == "f" else np.dtype(np.int64)
     out = np.full((len(seqs), t) + seqs[0].shape[1:], padding_value, dtype=dtype)
@@ -657,8 +672,11 @@ class Batches:
 
     def __iter__(self) -> Iterator[Any]:
         seed = self._rng if self.shuffle else None
-        for group in minibatches(self.examples, self.batch_size, self.shuffle, seed, self.drop_last):
+        for group in minibatches(
+            self.examples, self.batch_size, self.shuffle, seed, self.drop_last
+        ):
             yield self.collate(group) if self.collate is not None else group
 
     def __repr__(self) -> str:
-        return f"Batches({len(self.examples)} examples, batch_size={self.batch_size}, shuffle={self.shuffle})"
+        n, b = len(self.examples), self.batch_size
+        return f"Batches({n} examples, batch_size={b}, shuffle={self.shuffle})"

@@ -10,8 +10,8 @@ figure of the curves.
 >>> _ = minigrad.manual_seed(0)
 >>> x = minigrad.randn(64, 2); y = (x[:, 0] > 0).long()
 >>> model = nn.Linear(2, 2)
->>> history = fit(model, [(x, y)], epochs=50, optimizer=minigrad.optim.Adam(model.parameters(), lr=0.1),
-...               val_data=[(x, y)], progress=False)
+>>> opt = minigrad.optim.Adam(model.parameters(), lr=0.1)
+>>> history = fit(model, [(x, y)], epochs=50, optimizer=opt, val_data=[(x, y)], progress=False)
 >>> history
 History(50 steps, 50 epochs; loss 0.1277, validation 0.1212 (best 0.1212 at step 50))
 
@@ -60,7 +60,9 @@ __all__ = [
 # ----------------------------------------------------------------------------- progress bars
 
 
-def progress_bar(total: int | None = None, desc: str | None = None, enabled: bool | None = None, **kwargs: Any) -> Any:
+def progress_bar(
+    total: int | None = None, desc: str | None = None, enabled: bool | None = None, **kwargs: Any
+) -> Any:
     """A ``tqdm.auto`` bar, or None when ``enabled`` is False (or None and tqdm is missing).
 
     In a notebook without ipywidgets, tqdm.auto falls back to a text bar; the warning it gives
@@ -120,7 +122,9 @@ def classification_loss(model: Any, batch: Any) -> Tensor:
     return _cross_entropy(_logits(model(x)), y)
 
 
-def language_model_loss(model: Any, batch: tuple[Tensor, Tensor], state: Any = None) -> tuple[Tensor, Any]:
+def language_model_loss(
+    model: Any, batch: tuple[Tensor, Tensor], state: Any = None
+) -> tuple[Tensor, Any]:
     """Mean cross-entropy (nats per token) of a step model on one (T, B) batch ``(x, y)``,
     continuing from ``state``; returns ``(loss, new_state)``. Use with ``stateful=True``."""
     x, y = batch
@@ -145,8 +149,10 @@ def _batch_weight(batch: Any) -> int:
     """How many targets a batch holds (targets of -100 not counted), to average losses fairly."""
     from .text import PaddedBatch
 
-    y = batch.y if isinstance(batch, PaddedBatch) else (
-        batch[1] if isinstance(batch, (tuple, list)) and len(batch) >= 2 else None
+    y = (
+        batch.y
+        if isinstance(batch, PaddedBatch)
+        else (batch[1] if isinstance(batch, (tuple, list)) and len(batch) >= 2 else None)
     )
     if y is None:
         return 1
@@ -190,7 +196,7 @@ class History:
         return self.val_step[int(np.argmin(self.val_loss))] if self.val_loss else None
 
     def smoothed_loss(self, window: int | None = None) -> np.ndarray:
-        """The training loss averaged over a trailing ``window`` of steps (default: 2% of the run)."""
+        """The training loss averaged over the last ``window`` steps (default: 2% of the run)."""
         loss = np.asarray(self.loss, dtype=np.float64)
         if not len(loss):
             return loss
@@ -217,10 +223,17 @@ class History:
                 f"validation {self.val_loss[-1]:.4f} (best {self.best_val_loss:.4f} at step"
                 f" {self.best_val_step})"
             )
-        return f"History({parts[0]}{'; ' + ', '.join(parts[1:]) if len(parts) > 1 else ''}{', interrupted' if self.interrupted else ''})"
+        rest = "; " + ", ".join(parts[1:]) if len(parts) > 1 else ""
+        return f"History({parts[0]}{rest}{', interrupted' if self.interrupted else ''})"
 
-    def plot(self, ax: Any = None, grad_norm: bool = False, smooth: int | None = None,
-             title: str | None = None, label: str | None = None) -> Any:
+    def plot(
+        self,
+        ax: Any = None,
+        grad_norm: bool = False,
+        smooth: int | None = None,
+        title: str | None = None,
+        label: str | None = None,
+    ) -> Any:
         """Training loss (raw, faint, and smoothed) and validation loss against step; with
         ``grad_norm=True`` a second panel of the gradient norm (log scale). Returns the figure.
         Needs matplotlib (imported only here)."""
@@ -237,7 +250,14 @@ class History:
             ax.plot(steps, self.loss, alpha=0.25, linewidth=0.8, color="C0")
             ax.plot(steps, self.smoothed_loss(smooth), color="C0", label=f"{prefix}training")
         if self.val_loss:
-            ax.plot(self.val_step, self.val_loss, "o-", color="C1", markersize=3, label=f"{prefix}validation")
+            ax.plot(
+                self.val_step,
+                self.val_loss,
+                "o-",
+                color="C1",
+                markersize=3,
+                label=f"{prefix}validation",
+            )
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.legend()
@@ -256,12 +276,19 @@ def _pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError("plotting needs the package 'matplotlib': pip install matplotlib") from None
+        raise ImportError(
+            "plotting needs the package 'matplotlib': pip install matplotlib"
+        ) from None
     return plt
 
 
-def plot_histories(histories: dict[str, History], ax: Any = None, validation: bool = True,
-                   smooth: int | None = None, title: str | None = None) -> Any:
+def plot_histories(
+    histories: dict[str, History],
+    ax: Any = None,
+    validation: bool = True,
+    smooth: int | None = None,
+    title: str | None = None,
+) -> Any:
     """Several runs on one axes, one colour each: validation loss (or smoothed training loss
     with ``validation=False``) against step. Returns the figure."""
     plt = _pyplot()
@@ -409,7 +436,8 @@ class Trainer:
         h.val_step.append(h.steps)
         h.val_loss.append(loss)
         if self.verbose:
-            line = f"step {h.steps:>6}  loss {float(np.mean(h.loss[-max(1, min(len(h.loss), 50)):])):.4f}  validation {loss:.4f}"
+            recent = float(np.mean(h.loss[-50:])) if h.loss else float("nan")
+            line = f"step {h.steps:>6}  loss {recent:.4f}  validation {loss:.4f}"
             if self._bar is not None:
                 self._bar.write(line)
             else:
@@ -418,7 +446,9 @@ class Trainer:
             self.on_eval(self)
 
     # -- the loop
-    def fit(self, train_data: Iterable[Any], epochs: int = 1, val_data: Iterable[Any] | None = None) -> History:
+    def fit(
+        self, train_data: Iterable[Any], epochs: int = 1, val_data: Iterable[Any] | None = None
+    ) -> History:
         """Train for ``epochs`` passes over ``train_data`` (an iterable of batches, iterated
         afresh each epoch), or until ``max_steps``/``max_time``; validate on ``val_data``."""
         if epochs < 1:

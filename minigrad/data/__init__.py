@@ -8,7 +8,8 @@ runtime dependency of minigrad; a loader whose package is missing raises
   parsed (speakers, lines, stage directions), split into train/validation/test by play.
 * :func:`first_names`: the 1990 US census first names from ``names``, with frequency and gender.
 
-Generated tasks (:mod:`minigrad.data.tasks`), each ``task(seed=...) -> Splits(train, validation, test)``:
+Generated tasks (:mod:`minigrad.data.tasks`), each
+``task(seed=...) -> Splits(train, validation, test)``:
 :func:`name_tagging`, :func:`line_genre`, :func:`gendered_names`, :func:`names_corpus`,
 :func:`number_agreement`, :func:`date_formats`.
 
@@ -20,7 +21,7 @@ Generated tasks (:mod:`minigrad.data.tasks`), each ``task(seed=...) -> Splits(tr
 
 from ._packages import MissingPackageError
 from .firstnames import GENDERS, FirstName, first_names
-from .shakespeare import (
+from .shakespeare_plays import (
     GENRES,
     TEST_PLAYS,
     VALIDATION_PLAYS,
@@ -51,9 +52,33 @@ from .tasks import (
 )
 
 __all__ = [
-    "AGREEMENT_LABELS", "DATE_FORMATS", "GENDERS", "GENRES", "TEST_PLAYS", "VALIDATION_PLAYS",
-    "Agreement", "DatePair", "Direction", "FirstName", "GenderedName", "GenreLine", "Heading",
-    "MissingPackageError", "Play", "Speech", "Splits", "TaggedLine", "date_formats",
-    "first_names", "gendered_names", "line_genre", "name_tagging", "names_corpus",
-    "number_agreement", "play", "play_names", "plays", "shakespeare",
+    "AGREEMENT_LABELS",
+    "DATE_FORMATS",
+    "GENDERS",
+    "GENRES",
+    "TEST_PLAYS",
+    "VALIDATION_PLAYS",
+    "Agreement",
+    "DatePair",
+    "Direction",
+    "FirstName",
+    "GenderedName",
+    "GenreLine",
+    "Heading",
+    "MissingPackageError",
+    "Play",
+    "Speech",
+    "Splits",
+    "TaggedLine",
+    "date_formats",
+    "first_names",
+    "gendered_names",
+    "line_genre",
+    "name_tagging",
+    "names_corpus",
+    "number_agreement",
+    "play",
+    "play_names",
+    "plays",
+    "shakespeare",
 ]

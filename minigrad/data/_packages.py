@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import pathlib
+
 try:
     from importlib.resources.abc import Traversable
 except ImportError:  # Python 3.10

@@ -1,15 +1,13 @@
 """Sequence tasks for the chapters, each a seeded function returning train/validation/test splits.
 
-=========================  =====================  ==============================================
-function                   shape of the task      one example
-=========================  =====================  ==============================================
-:func:`name_tagging`       many-to-many, T_x=T_y  ``(["O", "Romeo", ",", "Romeo", "!"], [0, 1, 0, 1, 0])``
-:func:`line_genre`         many-to-one            ``("What bloody man is that? He can report,", 2)``
-:func:`gendered_names`     one-to-many            ``("female", "Mary")``
-:func:`names_corpus`       language model         ``"mary"``
-:func:`number_agreement`   many-to-one, long      ``(["the", "cat", "that", ...], 0)`` (0 = was, 1 = were)
-:func:`date_formats`       many-to-many, T_x≠T_y  ``("3 May 1979", "1979-05-03")``
-=========================  =====================  ==============================================
+* :func:`name_tagging`, many-to-many with T_x = T_y:
+  ``(["O", "Romeo", ",", "Romeo", "!"], [0, 1, 0, 1, 0])``
+* :func:`line_genre`, many-to-one: ``("What bloody man is that? He can report,", 2)``
+* :func:`gendered_names`, one-to-many: ``("female", "Mary")``
+* :func:`names_corpus`, for a language model: ``"mary"``
+* :func:`number_agreement`, many-to-one over a long distance:
+  ``(["the", "cats", "that", "the", "dog", "chased"], 1)`` (0: was, 1: were)
+* :func:`date_formats`, many-to-many with T_x != T_y: ``("3 May 1979", "1979-05-03")``
 
 Every example is a named tuple whose first two fields are the input and the target, so
 ``x, y = example[:2]`` works everywhere and the other fields (the play a line came from, the
@@ -22,6 +20,7 @@ from __future__ import annotations
 import calendar
 import datetime as _dt
 import functools
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -29,8 +28,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..text import make_rng, word_tokenize
-from .firstnames import GENDERS, first_names
-from .shakespeare import GENRES, Play, plays
+from .firstnames import first_names
+from .shakespeare_plays import GENRES, Play, plays
 
 __all__ = [
     "AGREEMENT_LABELS",
@@ -65,9 +64,13 @@ class Splits(NamedTuple):
         )
 
 
-def _fractions_split(items: list[Any], fractions: Sequence[float], rng: np.random.Generator) -> Splits:
+def _fractions_split(
+    items: list[Any], fractions: Sequence[float], rng: np.random.Generator
+) -> Splits:
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
-        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
+        raise ValueError(
+            f"fractions must be three non-negative numbers summing to 1, got {fractions}"
+        )
     order = rng.permutation(len(items))
     n_val = int(round(fractions[1] * len(items)))
     n_test = int(round(fractions[2] * len(items)))
@@ -80,7 +83,7 @@ def _fractions_split(items: list[Any], fractions: Sequence[float], rng: np.rando
 
 
 class GenderedName(NamedTuple):
-    """``gender`` ("female" or "male") as input, ``name`` (capitalised) as the sequence to produce."""
+    """``gender`` ("female" or "male") as input, ``name`` (capitalised) as the output sequence."""
 
     gender: str
     name: str
@@ -93,9 +96,9 @@ def names_corpus(
     character-level language model; lower-case unless ``lower=False``.
 
     >>> from minigrad.data import names_corpus
-    >>> train, val, test = names_corpus(seed=0)          # doctest: +SKIP
-    >>> len(train), len(val), len(test), train[:3]       # doctest: +SKIP
-    (4131, 516, 516, [...])
+    >>> train, val, test = names_corpus(seed=0)
+    >>> len(train), len(val), len(test), train[:3]
+    (4131, 516, 516, ['consuela', 'carmella', 'luna'])
     """
     unique = sorted({n.name for n in first_names()})
     if lower:
@@ -111,18 +114,16 @@ def gendered_names(seed: int = 0, fractions: Sequence[float] = (0.8, 0.1, 0.1)) 
     examples: the classes are as unbalanced as the census lists.
 
     >>> from minigrad.data import gendered_names
-    >>> train, val, test = gendered_names(seed=0)        # doctest: +SKIP
-    >>> train[0]                                         # doctest: +SKIP
-    GenderedName(gender='female', name='...')
+    >>> train, val, test = gendered_names(seed=0)
+    >>> train[0]
+    GenderedName(gender='female', name='Consuela')
     """
     by_name: dict[str, list[str]] = {}
     for n in first_names():
         by_name.setdefault(n.name, []).append(n.gender)
     names = sorted(by_name)
     parts = _fractions_split(names, fractions, make_rng(seed))
-    return Splits(
-        *[[GenderedName(g, n) for n in part for g in by_name[n]] for part in parts]
-    )
+    return Splits(*[[GenderedName(g, n) for n in part for g in by_name[n]] for part in parts])
 
 
 # ============================================================================ Shakespeare tasks
@@ -145,14 +146,16 @@ def play_names(slug_or_play: str | Play) -> frozenset[str]:
     A speaker heading such as ``LADY MACBETH`` or ``KING HENRY V`` gives the words that are not
     titles, ordinals or roles (``MACBETH``, ``HENRY``); a word that only ever follows ``OF``
     (``DUKE OF VENICE``) is a place and is left out; so is a name that the play's lines use more
-    often as an ordinary lower-case word than as a capitalised one inside a line (``Dull``, the
-    constable of *Love's Labour's Lost*, against "dull").
+    often as an ordinary lower-case word than as a capitalised one inside a line (``Speed``, the
+    servant in *Two Gentlemen of Verona*, loses to "speed"; ``Page`` in *The Merry Wives of
+    Windsor* stays, since "Master Page" outnumbers "page"). Titles used as names (``YORK``
+    of ``DUKE OF YORK``) are therefore left out too: the rule cannot tell them from places.
 
     >>> from minigrad.data import play_names
-    >>> sorted(play_names("macbeth"))[:4]                # doctest: +SKIP
+    >>> sorted(play_names("macbeth"))[:4]
     ['ANGUS', 'BANQUO', 'CAITHNESS', 'DONALBAIN']
     """
-    from .shakespeare import play
+    from .shakespeare_plays import play
 
     p = play(slug_or_play) if isinstance(slug_or_play, str) else slug_or_play
     candidates: set[str] = set()
@@ -167,26 +170,45 @@ def play_names(slug_or_play: str | Play) -> frozenset[str]:
             candidates.add(w)
             (after_of if i and words[i - 1].upper() == "OF" else elsewhere).add(w)
     candidates -= after_of - elsewhere
-    lower: Counter[str] = Counter()
-    inner_cap: Counter[str] = Counter()
-    for _, line in p.spoken_lines():
-        for i, tok in enumerate(word_tokenize(line)):
-            base = _strip_possessive(tok)
-            if base.islower():
-                lower[base.upper()] += 1
-            elif i and base[:1].isupper():
-                inner_cap[base.upper()] += 1
-    return frozenset(w for w in candidates if inner_cap[w] >= lower[w])
+    lines = _tokenized_lines(p.slug)
+    tokens = Counter(itertools.chain.from_iterable(lines))
+    initial = Counter(words[0] for words in lines if words)
+
+    def count(forms: list[str], inside_only: bool) -> int:
+        return sum(tokens[f] - (initial[f] if inside_only else 0) for f in forms)
+
+    keep = set()
+    for w in candidates:
+        cap, low = w.capitalize(), w.lower()
+        if count([cap, cap + "'s"], True) >= count([low, low + "'s"], False):
+            keep.add(w)
+    return frozenset(keep)
+
+
+@functools.lru_cache(maxsize=64)
+def _tokenized_lines(slug: str) -> tuple[tuple[str, ...], ...]:
+    """The words of every spoken line of a play (computed once per play)."""
+    from .shakespeare_plays import play
+
+    return tuple(tuple(word_tokenize(line)) for _, line in play(slug).spoken_lines())
 
 
 def _strip_possessive(tok: str) -> str:
     return tok[:-2] if tok.endswith("'s") and len(tok) > 2 else tok
 
 
-def _tags(tokens: list[str], names: frozenset[str]) -> list[int]:
-    return [
-        int(t[:1].isupper() and _strip_possessive(t).upper() in names) for t in tokens
-    ]
+def _is_name(tok: str, names: frozenset[str]) -> int:
+    return int(tok[:1].isupper() and _strip_possessive(tok).upper() in names)
+
+
+def _tags(tokens: Sequence[str], names: frozenset[str], memo: dict[str, int]) -> list[int]:
+    out = []
+    for t in tokens:
+        tag = memo.get(t)
+        if tag is None:
+            tag = memo[t] = _is_name(t, names)
+        out.append(tag)
+    return out
 
 
 class TaggedLine(NamedTuple):
@@ -203,16 +225,16 @@ def name_tagging(seed: int = 0, negatives: float = 1.0, lower: bool = False) -> 
     The names of each play come from its own speaker list (:func:`play_names`); a word is tagged
     1 when it is capitalised and is one of them (``Romeo's`` counts). Every spoken line that
     holds a name is an example, plus ``negatives`` times as many lines without one, drawn with
-    ``seed``. Splits follow the plays' split (:data:`~minigrad.data.shakespeare.VALIDATION_PLAYS`,
-    :data:`~minigrad.data.shakespeare.TEST_PLAYS`), so the validation and test plays bring names
+    ``seed``. Splits follow the plays' split (:data:`~minigrad.data.VALIDATION_PLAYS`,
+    :data:`~minigrad.data.TEST_PLAYS`), so the validation and test plays bring names
     the training set never showed: the model must learn where names go, not which words they
     are. ``lower=True`` lower-cases the words, hiding the capital letters that give most names away.
 
     >>> from minigrad.data import name_tagging
-    >>> train, val, test = name_tagging(seed=0)          # doctest: +SKIP
-    >>> ex = next(e for e in train if "Romeo" in e.words)           # doctest: +SKIP
-    >>> list(zip(ex.words, ex.tags))[:4]                 # doctest: +SKIP
-    [('Romeo', 1), (',', 0), ('away', 0), (',', 0)]
+    >>> train, val, test = name_tagging(seed=0)
+    >>> ex = next(e for e in train if "Romeo" in e.words)
+    >>> list(zip(ex.words, ex.tags))[:4]
+    [('Romeo', 1), (',', 0), ('bon', 0), ('jour', 0)]
     """
     if negatives < 0:
         raise ValueError(f"negatives must be >= 0, got {negatives}")
@@ -222,11 +244,12 @@ def name_tagging(seed: int = 0, negatives: float = 1.0, lower: bool = False) -> 
         pos, neg = [], []
         for p in plays(split):
             names = play_names(p)
-            for _, line in p.spoken_lines():
-                words = word_tokenize(line)
-                if not words:
+            memo: dict[str, int] = {}
+            for line_words in _tokenized_lines(p.slug):
+                if not line_words:
                     continue
-                tags = _tags(words, names)
+                words = list(line_words)
+                tags = _tags(words, names, memo)
                 ex = TaggedLine([w.lower() for w in words] if lower else words, tags, p.slug)
                 (pos if any(tags) else neg).append(ex)
         k = min(len(neg), int(round(negatives * len(pos))))
@@ -234,6 +257,18 @@ def name_tagging(seed: int = 0, negatives: float = 1.0, lower: bool = False) -> 
         examples = pos + chosen
         out[split] = [examples[i] for i in rng.permutation(len(examples))]
     return Splits(out["train"], out["validation"], out["test"])
+
+
+@functools.lru_cache(maxsize=128)
+def _genre_lines(slug: str, label: int, min_words: int) -> tuple[GenreLine, ...]:
+    from .shakespeare_plays import play
+
+    pairs = zip(play(slug).spoken_lines(), _tokenized_lines(slug))
+    return tuple(
+        GenreLine(line, label, slug)
+        for (_, line), words in pairs
+        if sum(w[:1].isalnum() for w in words) >= min_words
+    )
 
 
 class GenreLine(NamedTuple):
@@ -260,9 +295,9 @@ def line_genre(
     are then balanced within each split separately).
 
     >>> from minigrad.data import line_genre, GENRES
-    >>> train, val, test = line_genre(seed=0)            # doctest: +SKIP
-    >>> train[0].text, GENRES[train[0].label]            # doctest: +SKIP
-    ('...', 'history')
+    >>> train, val, test = line_genre(seed=0)
+    >>> train[0].text, GENRES[train[0].label]
+    ('To be but named of thee. His meanest garment,', 'tragedy')
     """
     rng = make_rng(seed)
 
@@ -270,9 +305,7 @@ def line_genre(
         by_genre: dict[int, list[GenreLine]] = {i: [] for i in range(len(GENRES))}
         for p in ps:
             label = GENRES.index(p.genre)
-            for _, line in p.spoken_lines():
-                if sum(w[:1].isalnum() for w in word_tokenize(line)) >= min_words:
-                    by_genre[label].append(GenreLine(line, label, p.slug))
+            by_genre[label] += _genre_lines(p.slug, label, min_words)
         n = min(len(v) for v in by_genre.values())
         if cap is not None:
             n = min(n, cap)
@@ -293,23 +326,70 @@ AGREEMENT_LABELS: tuple[str, ...] = ("was", "were")
 """Label 0: the subject is singular, the verb is ``was``; label 1: plural, ``were``."""
 
 _NOUNS = [
-    ("cat", "cats"), ("dog", "dogs"), ("horse", "horses"), ("fox", "foxes"), ("bird", "birds"),
-    ("child", "children"), ("man", "men"), ("woman", "women"), ("mouse", "mice"),
-    ("goose", "geese"), ("king", "kings"), ("queen", "queens"), ("sailor", "sailors"),
-    ("farmer", "farmers"), ("baker", "bakers"), ("soldier", "soldiers"), ("girl", "girls"),
-    ("boy", "boys"), ("wolf", "wolves"), ("monk", "monks"),
+    ("cat", "cats"),
+    ("dog", "dogs"),
+    ("horse", "horses"),
+    ("fox", "foxes"),
+    ("bird", "birds"),
+    ("child", "children"),
+    ("man", "men"),
+    ("woman", "women"),
+    ("mouse", "mice"),
+    ("goose", "geese"),
+    ("king", "kings"),
+    ("queen", "queens"),
+    ("sailor", "sailors"),
+    ("farmer", "farmers"),
+    ("baker", "bakers"),
+    ("soldier", "soldiers"),
+    ("girl", "girls"),
+    ("boy", "boys"),
+    ("wolf", "wolves"),
+    ("monk", "monks"),
 ]
 _PLACES = [
-    ("barn", "barns"), ("river", "rivers"), ("tower", "towers"), ("garden", "gardens"),
-    ("castle", "castles"), ("bridge", "bridges"), ("church", "churches"), ("tree", "trees"),
-    ("market", "markets"), ("gate", "gates"),
+    ("barn", "barns"),
+    ("river", "rivers"),
+    ("tower", "towers"),
+    ("garden", "gardens"),
+    ("castle", "castles"),
+    ("bridge", "bridges"),
+    ("church", "churches"),
+    ("tree", "trees"),
+    ("market", "markets"),
+    ("gate", "gates"),
 ]
-_VERBS = ["chased", "saw", "fed", "followed", "watched", "feared", "loved", "met", "heard", "helped"]
+_VERBS = [
+    "chased",
+    "saw",
+    "fed",
+    "followed",
+    "watched",
+    "feared",
+    "loved",
+    "met",
+    "heard",
+    "helped",
+]
 _ADVERBS = ["quietly", "often", "once", "slowly", "gladly", "never", "always", "secretly"]
 _ADJECTIVES = ["old", "small", "red", "dark", "quiet", "busy", "tall", "empty", "green", "cold"]
 _PREPS = ["near", "by", "behind", "beside", "past", "under", "beyond", "inside"]
-_FILLERS = {1: ["here", "outside", "today", "upstairs"], 2: ["at home", "in town", "last night", "over there"]}
-_PREDICATES = ["full", "hungry", "tired", "asleep", "happy", "late", "cold", "afraid", "lost", "glad"]
+_FILLERS = {
+    1: ["here", "outside", "today", "upstairs"],
+    2: ["at home", "in town", "last night", "over there"],
+}
+_PREDICATES = [
+    "full",
+    "hungry",
+    "tired",
+    "asleep",
+    "happy",
+    "late",
+    "cold",
+    "afraid",
+    "lost",
+    "glad",
+]
 
 
 class Agreement(NamedTuple):
@@ -322,7 +402,9 @@ class Agreement(NamedTuple):
     sentence: str
 
 
-def _noun(rng: np.random.Generator, table: list[tuple[str, str]], plural: bool | None = None) -> str:
+def _noun(
+    rng: np.random.Generator, table: list[tuple[str, str]], plural: bool | None = None
+) -> str:
     sing, plur = table[rng.integers(len(table))]
     if plural is None:
         plural = bool(rng.integers(2))
@@ -347,7 +429,13 @@ def _clause(rng: np.random.Generator, distance: int) -> list[str]:
     elif core == 4:
         words = ["that", "the", _noun(rng, _NOUNS), str(rng.choice(_VERBS))]
     else:
-        words = ["that", str(rng.choice(_ADVERBS)), str(rng.choice(_VERBS)), "the", _noun(rng, _NOUNS)]
+        words = [
+            "that",
+            str(rng.choice(_ADVERBS)),
+            str(rng.choice(_VERBS)),
+            "the",
+            _noun(rng, _NOUNS),
+        ]
     rest = distance - core
     while rest >= 3:  # then place phrases ...
         k = int(rng.integers(3, min(5, rest) + 1))
@@ -383,8 +471,8 @@ def number_agreement(
 
     >>> from minigrad.data import number_agreement
     >>> train, val, test = number_agreement(distance=6, n_train=2, seed=1)
-    >>> " ".join(train[0].words), train[0].label, train[0].sentence.split()[-2:]  # doctest: +SKIP
-    ('the cats that the dog chased near the barns', 1, ['were', 'full'])
+    >>> " ".join(train[0].words), train[0].label, train[0].sentence.split()[-2:]
+    ('the king inside the old small tower always', 0, ['was', 'happy'])
     >>> all(len(ex.words) == 8 for ex in train + val + test)
     True
     """
@@ -394,10 +482,7 @@ def number_agreement(
     rng = make_rng(seed)
     sizes = (n_train, n_validation, n_test)
     return Splits(
-        *[
-            [_agreement_example(rng, int(rng.integers(lo, hi + 1))) for _ in range(n)]
-            for n in sizes
-        ]
+        *[[_agreement_example(rng, int(rng.integers(lo, hi + 1))) for _ in range(n)] for n in sizes]
     )
 
 
@@ -428,7 +513,9 @@ DATE_FORMATS: dict[str, Any] = {
     "Monday, 3 September 1979": lambda d: (
         f"{_WEEKDAYS[d.weekday()]}, {d.day} {_MONTHS[d.month - 1]} {d.year}"
     ),
-    "Mon 3 Sep 1979": lambda d: f"{_WEEKDAYS[d.weekday()][:3]} {d.day} {_MON[d.month - 1]} {d.year}",
+    "Mon 3 Sep 1979": lambda d: (
+        f"{_WEEKDAYS[d.weekday()][:3]} {d.day} {_MON[d.month - 1]} {d.year}"
+    ),
     "3.9.1979": lambda d: f"{d.day}.{d.month}.{d.year}",
     "1979 September 3": lambda d: f"{d.year} {_MONTHS[d.month - 1]} {d.day}",
 }
@@ -463,8 +550,9 @@ def date_formats(
     >>> train, val, test = date_formats(n_train=3, n_validation=1, n_test=1, seed=0)
     >>> all(len(ex.target) == 10 for ex in train)
     True
-    >>> date_formats(n_train=1, n_validation=0, n_test=0, formats=["3 September 1979"], seed=4).train[0][:2]  # doctest: +SKIP
-    ('17 June 2002', '2002-06-17')
+    >>> one = date_formats(n_train=1, n_validation=0, n_test=0, formats=["3 September 1979"])
+    >>> one.train[0][:2]
+    ('15 February 2070', '2070-02-15')
     """
     names = list(DATE_FORMATS) if formats is None else list(formats)
     unknown = [f for f in names if f not in DATE_FORMATS]
@@ -482,5 +570,6 @@ def date_formats(
     for off, fi in zip(offsets.tolist(), fmt_idx.tolist()):
         d = first + _dt.timedelta(days=off)
         pairs.append(DatePair(DATE_FORMATS[names[fi]](d), d.isoformat(), names[fi]))
-    return Splits(pairs[:n_train], pairs[n_train : n_train + n_validation], pairs[n_train + n_validation :])
-
+    return Splits(
+        pairs[:n_train], pairs[n_train : n_train + n_validation], pairs[n_train + n_validation :]
+    )
