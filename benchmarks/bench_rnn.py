@@ -186,8 +186,8 @@ class NumpyLSTMModel:
         self.scale = np.full(4 * hidden, -1, dtype=dtype)  # exp(-a) for i, f, o and exp(-2a) for g
         self.scale[2 * hidden : 3 * hidden] = -2
         e = lambda *shape: np.empty(shape, dtype)  # noqa: E731
-        self.xe, self.gates, self.fac, self.d_gates = e(n, EMBED), e(n, 4 * hidden), e(n, 4 * hidden), e(n, 4 * hidden)
-        self.cells, self.tanh_c, self.k_c = e(n, hidden), e(n, hidden), e(n, hidden)
+        self.xe, self.gates, self.d_gates = e(n, EMBED), e(n, 4 * hidden), e(n, 4 * hidden)
+        self.tanh_c, self.k_c, self.der = e(n, hidden), e(batch, hidden), e(batch, 4 * hidden)
         self.hs, self.cs = e(n + batch, hidden), e(n + batch, hidden)  # h_0 then h_1..h_T
         self.logits, self.d_out, self.d_xe = e(n, VOCAB), e(n, hidden), e(n, EMBED)
         self.rec, self.w_t, self.w_ih_s = e(batch, 4 * hidden), e(hidden, 4 * hidden), e(EMBED, 4 * hidden)
@@ -216,7 +216,7 @@ class NumpyLSTMModel:
                 g += rec
                 np.exp(g, out=g)
                 g += 1
-                np.reciprocal(g, out=g)
+                np.divide(1, g, out=g)
                 gg = g[:, 2 * hid : 3 * hid]
                 gg *= 2
                 gg -= 1
@@ -245,39 +245,34 @@ class NumpyLSTMModel:
         np.matmul(d_logits.T, out, out=g_["w_out"])
         np.sum(d_logits, axis=0, out=g_["b_out"])
         d_out = np.matmul(d_logits, p["w_out"], out=self.d_out)
-        i, f, gg, o = (gates[:, j * hid : (j + 1) * hid] for j in range(4))
-        tanh_c, k_c, fac = self.tanh_c, self.k_c, self.fac
-        np.multiply(tanh_c, tanh_c, out=k_c)
-        np.subtract(1, k_c, out=k_c)
-        k_c *= o
-        f_i, f_f, f_g, f_o = (fac[:, j * hid : (j + 1) * hid] for j in range(4))
-        np.subtract(1, i, out=f_i)
-        f_i *= i
-        f_i *= gg
-        np.subtract(1, f, out=f_f)
-        f_f *= f
-        f_f *= cs[:n]
-        np.multiply(gg, gg, out=f_g)
-        np.subtract(1, f_g, out=f_g)
-        f_g *= i
-        np.subtract(1, o, out=f_o)
-        f_o *= o
-        f_o *= tanh_c
-        fac3 = fac.reshape(n, 4, hid)
-        d_gates = self.d_gates
-        d3 = d_gates.reshape(n, 4, hid)
+        tanh_c, d_gates, der, k_c = self.tanh_c, self.d_gates, self.der, self.k_c
         dh, dh_next, dc = self.dh, self.dh_next, self.dc
         dh_next[...] = 0
         dc[...] = 0
         for t in range(steps - 1, -1, -1):
             r = slice(t * bsz, (t + 1) * bsz)
+            a = gates[r]
+            i, f, gg, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
+            tc = tanh_c[r]
             np.add(d_out[r], dh_next, out=dh)
-            np.multiply(dh, k_c[r], out=tmp)
-            dc += tmp
-            np.multiply(fac3[r, :3], dc[:, None, :], out=d3[r, :3])
-            np.multiply(dh, fac3[r, 3], out=d3[r, 3])
-            dc *= f[r]
-            np.matmul(d_gates[r], p["w_hh"], out=dh_next)
+            np.multiply(tc, tc, out=k_c)  # dc += dh * o * (1 - tanh(c)^2)
+            np.subtract(1, k_c, out=k_c)
+            k_c *= o
+            k_c *= dh
+            dc += k_c
+            np.subtract(1, a, out=der)  # s (1 - s), and 1 - g^2 for the g gate
+            der *= a
+            dg_ = der[:, 2 * hid : 3 * hid]
+            np.multiply(gg, gg, out=dg_)
+            np.subtract(1, dg_, out=dg_)
+            da = d_gates[r]
+            np.multiply(dc, gg, out=da[:, :hid])
+            np.multiply(dc, cs[r], out=da[:, hid : 2 * hid])
+            np.multiply(dc, i, out=da[:, 2 * hid : 3 * hid])
+            np.multiply(dh, tc, out=da[:, 3 * hid :])
+            da *= der
+            dc *= f
+            np.matmul(da, p["w_hh"], out=dh_next)
         np.matmul(d_gates.T, hs[:n], out=g_["w_hh"])
         np.matmul(d_gates.T, xe, out=g_["w_ih"])
         np.sum(d_gates, axis=0, out=g_["b_ih"])

@@ -406,13 +406,19 @@ def _schedule(batch_sizes: np.ndarray, reverse: bool) -> tuple[list[tuple[int, .
 
 
 def _prev_state(
-    step: tuple[int, ...], states: np.ndarray, init: np.ndarray, buf: np.ndarray | None
+    step: tuple[int, ...], states: np.ndarray, init: np.ndarray, buf: np.ndarray | None,
+    copy: bool = True,
 ) -> np.ndarray:
-    """The previous state of a step's rows: a view when possible, else copied into ``buf`` rows."""
+    """The previous state of a step's rows: a view when possible, else copied into ``buf`` rows.
+
+    With ``copy=False`` (in backward) the rows of ``buf`` are known to be filled already.
+    """
     r0, r1, bs, k, p0, _end = step
     if buf is None:  # every sequence has the same length: all rows continue, or all start
         return states[p0 : p0 + bs] if k else init
     dst = buf[r0:r1]
+    if not copy:
+        return dst
     if k:
         dst[:k] = states[p0 : p0 + k]
     if k < bs:
@@ -523,22 +529,22 @@ class RNNRecurrence(Function):
         batch, hid = self.h0.shape
         n = out.shape[0] - batch
         dt = out.dtype
-        y = out[:n]
-        deriv = _POOL.empty((n, hid), dt)
-        if self.relu:
-            np.greater(y, 0, out=deriv)
-        else:
-            np.multiply(y, y, out=deriv)
-            np.subtract(1, deriv, out=deriv)
         d_pre = _POOL.empty((n, hid), dt)  # gradient of the pre-activation of every step
+        deriv = np.empty((batch, hid), dtype=dt)
         carry = grad[n:].copy()  # dL/dh of each row's next use: h_n's gradient to begin with
         dh0 = np.empty((batch, hid), dtype=dt)
         dh = np.empty((batch, hid), dtype=dt)
         dy = grad[:n]
         for r0, r1, bs, k, _p0, _end in reversed(steps):
             np.add(dy[r0:r1], carry[:bs], out=dh[:bs])
+            y, der = out[r0:r1], deriv[:bs]
+            if self.relu:
+                np.greater(y, 0, out=der)
+            else:
+                np.multiply(y, y, out=der)
+                np.subtract(1, der, out=der)  # tanh' = 1 - h^2
             dp = d_pre[r0:r1]
-            np.multiply(dh[:bs], deriv[r0:r1], out=dp)
+            np.multiply(dh[:bs], der, out=dp)
             np.matmul(dp, w_hh, out=carry[:bs])
             if k < bs:
                 dh0[k:bs] = carry[k:bs]
@@ -578,7 +584,9 @@ class GRURecurrence(Function):
             b_hn = b_hh[h2:] * -2
         gi = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, 3 * hid), dt))
         w_t = (w_hh * scale[:, None]).T
-        act = _POOL.empty((n, 3 * hid), dt)  # r, z, n of every step
+        # r, z and n of every step, in two arrays so that each step works on contiguous rows
+        act_rz = _POOL.empty((n, h2), dt)
+        act_n = _POOL.empty((n, hid), dt)
         ghn = _POOL.empty((n, hid), dt)  # -2 (h W_hn^T + b_hn), kept for backward
         out = _POOL.empty((n + batch, hid), dt)
         hprev = None if equal else _POOL.empty((n, hid), dt)
@@ -589,19 +597,18 @@ class GRURecurrence(Function):
                 hp = _prev_state(step, out, h0, hprev)
                 g = rec[:bs]
                 np.matmul(hp, w_t, out=g)
-                a = act[r0:r1]
-                rz = a[:, :h2]
+                rz = act_rz[r0:r1]
                 np.add(gi[r0:r1, :h2], g[:, :h2], out=rz)
                 np.exp(rz, out=rz)
                 rz += 1
-                np.reciprocal(rz, out=rz)
+                np.divide(1, rz, out=rz)
                 gn = ghn[r0:r1]
                 if b_hn is not None:
                     np.add(g[:, h2:], b_hn, out=gn)
                 else:
                     gn[...] = g[:, h2:]
-                cand = a[:, h2:]
-                np.multiply(a[:, :hid], gn, out=cand)
+                cand = act_n[r0:r1]
+                np.multiply(rz[:, :hid], gn, out=cand)
                 cand += gi[r0:r1, h2:]
                 np.exp(cand, out=cand)
                 cand += 1
@@ -609,65 +616,69 @@ class GRURecurrence(Function):
                 cand -= 1
                 y = out[r0:r1]
                 np.subtract(hp, cand, out=y)  # h' = n + z * (h - n)
-                y *= a[:, hid:h2]
+                y *= rz[:, hid:]
                 y += cand
                 if end < bs:
                     out[n + end : n + bs] = y[end:]
         self.steps, self.reverse = steps, reverse
         self.x, self.h0, self.w_ih, self.w_hh = x, h0, w_ih, w_hh
-        self.act, self.ghn, self.out, self.hprev = act, ghn, out, hprev
+        self.act_rz, self.act_n, self.ghn, self.out, self.hprev = act_rz, act_n, ghn, out, hprev
         self.has_bias = b_ih is not None
         return out
 
     def backward(self, grad):
-        steps, act, w_hh, out = self.steps, self.act, self.w_hh, self.out
+        steps, act_rz, act_n, ghn = self.steps, self.act_rz, self.act_n, self.ghn
+        w_hh, out = self.w_hh, self.out
         batch, hid = self.h0.shape
         n = out.shape[0] - batch
-        h2, dt = 2 * hid, act.dtype
-        r, z, cand = act[:, :hid], act[:, hid:h2], act[:, h2:]
-        pieces = _prev_pieces(n, batch, self.reverse, out, self.h0, self.hprev)
-        # the step-independent factors, for all steps at once:
-        #   da_z = dh * (h - n) z (1 - z);  da_n = dh * (1 - z)(1 - n^2);  da_r = da_n * gh_n r (1 - r)
-        fac = _POOL.empty((n, 3 * hid), dt)
-        f_r, f_z, f_n = fac[:, :hid], fac[:, hid:h2], fac[:, h2:]
-        np.subtract(1, z, out=f_n)  # 1 - z for now
-        for rows, prev in pieces:
-            np.subtract(prev, cand[rows], out=f_z[rows])
-        f_z *= z
-        f_z *= f_n
-        np.subtract(1, r, out=f_r)
-        f_r *= r
-        f_r *= self.ghn
-        f_r *= -0.5  # gh_n was kept scaled by -2
-        sq = _POOL.empty((n, hid), dt)
-        np.multiply(cand, cand, out=sq)
-        np.subtract(1, sq, out=sq)
-        f_n *= sq
-        del sq
+        h2, dt = 2 * hid, out.dtype
         d_gi = _POOL.empty((n, 3 * hid), dt)  # gradient of the input part of the gates
         d_gh = _POOL.empty((n, 3 * hid), dt)  # gradient of h W_hh^T + b_hh
-        carry = grad[n:].copy()
+        carry = grad[n:].copy()  # dL/dh_t from later steps (h_n's gradient at first)
         dh0 = np.empty((batch, hid), dtype=dt)
         dh = np.empty((batch, hid), dtype=dt)
-        tmp = np.empty((batch, hid), dtype=dt)
+        deriv = np.empty((batch, h2), dtype=dt)
+        t1 = np.empty((batch, hid), dtype=dt)
+        t2 = np.empty((batch, hid), dtype=dt)
         dy = grad[:n]
-        for r0, r1, bs, k, _p0, _end in reversed(steps):
+        for step in reversed(steps):
+            r0, r1, bs, k, _p0, _end = step
+            rz, cand = act_rz[r0:r1], act_n[r0:r1]
+            r, z = rz[:, :hid], rz[:, hid:]
+            hp = _prev_state(step, out, self.h0, self.hprev, copy=False)
             d = np.add(dy[r0:r1], carry[:bs], out=dh[:bs])
-            di = d_gi[r0:r1]
-            dg = d_gh[r0:r1]
-            np.multiply(d, f_z[r0:r1], out=di[:, hid:h2])
-            np.multiply(d, f_n[r0:r1], out=di[:, h2:])
-            np.multiply(di[:, h2:], f_r[r0:r1], out=di[:, :hid])
+            di, dg = d_gi[r0:r1], d_gh[r0:r1]
+            der = deriv[:bs]  # s (1 - s) for r and z
+            np.subtract(1, rz, out=der)
+            der *= rz
+            # h' = (1 - z) n + z h:  dz = dh (h - n),  dn = dh (1 - z),  dh_prev += dh z
+            u = np.subtract(hp, cand, out=t1[:bs])
+            u *= d
+            np.multiply(u, der[:, hid:], out=di[:, hid:h2])
+            # n = tanh(a_n), a_n = gi_n + r gh_n:  da_n = dn (1 - n^2)
+            v = np.multiply(cand, cand, out=t2[:bs])
+            np.subtract(1, v, out=v)
+            dn = di[:, h2:]
+            np.subtract(1, z, out=dn)
+            dn *= d
+            dn *= v
+            # dr = da_n gh_n (gh_n was kept multiplied by -2), then through the sigmoid
+            dr = di[:, :hid]
+            np.multiply(dn, ghn[r0:r1], out=dr)
+            dr *= der[:, :hid]
+            dr *= -0.5
             dg[:, :h2] = di[:, :h2]
-            np.multiply(di[:, h2:], r[r0:r1], out=dg[:, h2:])
+            np.multiply(dn, r, out=dg[:, h2:])
             np.matmul(dg, w_hh, out=carry[:bs])
-            np.multiply(d, z[r0:r1], out=tmp[:bs])
-            carry[:bs] += tmp[:bs]
+            u = np.multiply(d, z, out=t1[:bs])
+            carry[:bs] += u
             if k < bs:
                 dh0[k:bs] = carry[k:bs]
         need = self.needs_input_grad
         dx, dw_ih = _input_grads(need, d_gi, self.x, self.w_ih, 2)
-        dw_hh = _weight_grad(d_gh, pieces) if need[3] else None
+        dw_hh = None
+        if need[3]:
+            dw_hh = _weight_grad(d_gh, _prev_pieces(n, batch, self.reverse, out, self.h0, self.hprev))
         res = [dx, dh0 if need[1] else None, dw_ih, dw_hh]
         if self.has_bias:
             res += [
@@ -714,7 +725,7 @@ class LSTMRecurrence(Function):
                 g += rec[:bs]
                 np.exp(g, out=g)
                 g += 1
-                np.reciprocal(g, out=g)
+                np.divide(1, g, out=g)
                 gg = g[:, 2 * hid : 3 * hid]
                 gg *= 2
                 gg -= 1
@@ -741,56 +752,52 @@ class LSTMRecurrence(Function):
         return out
 
     def backward(self, grad):
-        steps, gates, tanh_c, w_hh = self.steps, self.gates, self.tanh_c, self.w_hh
+        steps, gates, tanh_c, cell, w_hh = self.steps, self.gates, self.tanh_c, self.cell, self.w_hh
         batch, hid = self.h0.shape
-        n = gates.shape[0]
-        dt = gates.dtype
-        i, f, g, o = (gates[:, j * hid : (j + 1) * hid] for j in range(4))
-        # step-independent factors for all steps at once:
-        #   dc += dh * o (1 - tanh(c)^2)
-        #   da_i = dc * g i (1 - i),  da_f = dc * c_prev f (1 - f),  da_g = dc * i (1 - g^2),
-        #   da_o = dh * tanh(c) o (1 - o)
-        k_c = _POOL.empty((n, hid), dt)
-        np.multiply(tanh_c, tanh_c, out=k_c)
-        np.subtract(1, k_c, out=k_c)
-        k_c *= o
-        fac = _POOL.empty((n, 4 * hid), dt)
-        f_i, f_f, f_g, f_o = (fac[:, j * hid : (j + 1) * hid] for j in range(4))
-        np.subtract(1, i, out=f_i)
-        f_i *= i
-        f_i *= g
-        np.subtract(1, f, out=f_f)
-        f_f *= f
-        for rows, prev in _prev_pieces(n, batch, self.reverse, self.cell, self.c0, self.cprev):
-            f_f[rows] *= prev
-        np.multiply(g, g, out=f_g)
-        np.subtract(1, f_g, out=f_g)
-        f_g *= i
-        np.subtract(1, o, out=f_o)
-        f_o *= o
-        f_o *= tanh_c
-        fac3 = fac.reshape(n, 4, hid)
-        d_gates = _POOL.empty((n, 4 * hid), dt)
-        d3 = d_gates.reshape(n, 4, hid)
+        n, dt = gates.shape[0], gates.dtype
+        h2, h3 = 2 * hid, 3 * hid
+        d_gates = _POOL.empty((n, 4 * hid), dt)  # gradient of the gates' pre-activations
         dy = grad[:n]
-        carry_h = grad[n : n + batch].copy()
+        carry_h = grad[n : n + batch].copy()  # dL/dh_t from later steps (h_n's gradient at first)
         carry_c = grad[n + batch :].copy()
         dh0 = np.empty((batch, hid), dtype=dt)
         dc0 = np.empty((batch, hid), dtype=dt)
         dh = np.empty((batch, hid), dtype=dt)
-        tmp = np.empty((batch, hid), dtype=dt)
-        for r0, r1, bs, k, _p0, _end in reversed(steps):
+        k_c = np.empty((batch, hid), dtype=dt)
+        deriv = np.empty((batch, 4 * hid), dtype=dt)
+        for step in reversed(steps):
+            r0, r1, bs, k, _p0, _end = step
+            a = gates[r0:r1]  # i, f, g, o of this step
+            i, f, g, o = a[:, :hid], a[:, hid:h2], a[:, h2:h3], a[:, h3:]
+            tc = tanh_c[r0:r1]
+            cp = _prev_state(step, cell, self.c0, self.cprev, copy=False)
             d = np.add(dy[r0:r1], carry_h[:bs], out=dh[:bs])
+            # dc = dL/dc_t: from c_{t+1} (the carry) and through h_t = o tanh(c_t)
+            kc = np.multiply(tc, tc, out=k_c[:bs])
+            np.subtract(1, kc, out=kc)
+            kc *= o
+            kc *= d
             dc = carry_c[:bs]
-            dc += np.multiply(d, k_c[r0:r1], out=tmp[:bs])
-            np.multiply(fac3[r0:r1, :3], dc[:, None, :], out=d3[r0:r1, :3])
-            np.multiply(d, f_o[r0:r1], out=d3[r0:r1, 3])
-            dc *= f[r0:r1]  # the carry to c_{t-1}
-            np.matmul(d_gates[r0:r1], w_hh, out=carry_h[:bs])
+            dc += kc
+            # the gates' derivatives: s (1 - s) for i, f, o and 1 - g^2 for g
+            der = deriv[:bs]
+            np.subtract(1, a, out=der)
+            der *= a
+            dg_ = der[:, h2:h3]
+            np.multiply(g, g, out=dg_)
+            np.subtract(1, dg_, out=dg_)
+            # dL/d(gate) times its derivative
+            da = d_gates[r0:r1]
+            np.multiply(dc, g, out=da[:, :hid])
+            np.multiply(dc, cp, out=da[:, hid:h2])
+            np.multiply(dc, i, out=da[:, h2:h3])
+            np.multiply(d, tc, out=da[:, h3:])
+            da *= der
+            dc *= f  # the carry to c_{t-1}
+            np.matmul(da, w_hh, out=carry_h[:bs])
             if k < bs:
                 dh0[k:bs] = carry_h[k:bs]
                 dc0[k:bs] = carry_c[k:bs]
-        del fac, fac3, k_c
         need = self.needs_input_grad
         dx, dw_ih = _input_grads(need, d_gates, self.x, self.w_ih, 3)
         dw_hh = None
