@@ -132,10 +132,17 @@ def resolve_reexport(app, env, node, contnode):  # noqa: ANN001, ANN201 - Sphinx
             found = canonical
             break
     if found is None and target.replace(".", "").replace("_", "").isalnum():
-        suffix = "." + target
-        matches = [n for n in domain.objects if n.endswith(suffix) and n.startswith("minigrad.")]
-        if len(matches) == 1:
-            found = matches[0]
+        # "minigrad.data.TEST_PLAYS": a name ending in TEST_PLAYS somewhere under minigrad.data
+        parts = target.split(".")
+        for cut in range(len(parts)):
+            prefix = ".".join(parts[:cut]) + "." if cut else "minigrad."
+            suffix = "." + ".".join(parts[cut:])
+            matches = [n for n in domain.objects if n.endswith(suffix) and n.startswith(prefix)]
+            if len(matches) == 1:
+                found = matches[0]
+                break
+            if matches:  # ambiguous: leave it to Sphinx's warning
+                break
     if found is None:
         return None
     entry = domain.objects[found]
