@@ -108,7 +108,11 @@ def make_minigrad(kind: str, hidden: int, batch: int, steps: int):
     from minigrad.nn.utils import clip_grad_norm_
 
     minigrad.manual_seed(0)
-    emb, layer, head = nn.Embedding(VOCAB, EMBED), getattr(nn, kind)(EMBED, hidden), nn.Linear(hidden, VOCAB)
+    emb, layer, head = (
+        nn.Embedding(VOCAB, EMBED),
+        getattr(nn, kind)(EMBED, hidden),
+        nn.Linear(hidden, VOCAB),
+    )
     params = [*emb.parameters(), *layer.parameters(), *head.parameters()]
     opt = minigrad.optim.Adam(params, lr=LR)
     x, y = _data(batch, steps)
@@ -190,7 +194,11 @@ class NumpyLSTMModel:
         self.tanh_c, self.k_c, self.der = e(n, hidden), e(batch, hidden), e(batch, 4 * hidden)
         self.hs, self.cs = e(n + batch, hidden), e(n + batch, hidden)  # h_0 then h_1..h_T
         self.logits, self.d_out, self.d_xe = e(n, VOCAB), e(n, hidden), e(n, EMBED)
-        self.rec, self.w_t, self.w_ih_s = e(batch, 4 * hidden), e(hidden, 4 * hidden), e(EMBED, 4 * hidden)
+        self.rec, self.w_t, self.w_ih_s = (
+            e(batch, 4 * hidden),
+            e(hidden, 4 * hidden),
+            e(EMBED, 4 * hidden),
+        )
         self.tmp_bh, self.dh, self.dh_next, self.dc = (e(batch, hidden) for _ in range(4))
 
     def step(self) -> float:
@@ -319,47 +327,144 @@ def make_numpy(kind: str, hidden: int, batch: int, steps: int):
 # --------------------------------------------------------------------------------------------------
 
 
-def measure(framework: str, kind: str, hidden: int, batch: int, steps: int, repeats: int,
-            threads: int, warmup: int = 2) -> dict:
+def _make(framework: str, kind: str, hidden: int, batch: int, steps: int, threads: int):
     if framework == "minigrad":
-        step = make_minigrad(kind, hidden, batch, steps)
-    elif framework == "torch":
-        step = make_torch(kind, hidden, batch, steps, threads)
-    else:
-        step = make_numpy(kind, hidden, batch, steps)
-    _reset_peak_rss()
-    before = _rss_mb()
-    for _ in range(warmup):
-        loss = step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        loss = step()
-        times.append(time.perf_counter() - t0)
+        return make_minigrad(kind, hidden, batch, steps)
+    if framework == "torch":
+        return make_torch(kind, hidden, batch, steps, threads)
+    return make_numpy(kind, hidden, batch, steps)
+
+
+def _timed(step) -> tuple[float, float, float]:
+    """One step: (wall seconds, CPU seconds of this process, loss)."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    loss = step()
+    return time.perf_counter() - w0, time.process_time() - c0, loss
+
+
+def _summary(walls: list[float], cpus: list[float], peak_mb: float, loss: float) -> dict:
     return {
-        "ms": statistics.median(times) * 1e3,
-        "peak_mb": max(_peak_rss_mb() - before, 0.0),
+        "ms": statistics.median(walls) * 1e3,
+        "cpu_ms": statistics.median(cpus) * 1e3,
+        "peak_mb": peak_mb,
         "loss": loss,
     }
 
 
+def measure(
+    framework: str,
+    kind: str,
+    hidden: int,
+    batch: int,
+    steps: int,
+    repeats: int,
+    threads: int,
+    warmup: int = 2,
+) -> dict:
+    """Time ``repeats`` steps in this process (used by --quick)."""
+    step = _make(framework, kind, hidden, batch, steps, threads)
+    _reset_peak_rss()
+    before = _rss_mb()
+    for _ in range(warmup):
+        step()
+    walls, cpus = [], []
+    for _ in range(repeats):
+        w, c, loss = _timed(step)
+        walls.append(w)
+        cpus.append(c)
+    return _summary(walls, cpus, max(_peak_rss_mb() - before, 0.0), loss)
+
+
 def _worker(args: argparse.Namespace) -> None:
+    """Build one model, then run one step per "step" line on stdin; "done" prints the summary.
+
+    The parent drives the workers of one configuration in turn, a step each, so that a change
+    in the machine's load falls on all of them alike; each worker is a fresh process, so that its
+    peak memory is its own.
+    """
     framework, kind, hidden = args.worker[0], args.worker[1], int(args.worker[2])
-    res = measure(framework, kind, hidden, args.batch, args.steps, args.repeats, args.threads)
-    print(json.dumps(res))
+    step = _make(framework, kind, hidden, args.batch, args.steps, args.threads)
+    _reset_peak_rss()
+    before = _rss_mb()
+    for _ in range(2):
+        step()
+    print("ready", flush=True)
+    walls, cpus, loss = [], [], float("nan")
+    for line in sys.stdin:
+        if line.strip() != "step":
+            break
+        w, c, loss = _timed(step)
+        walls.append(w)
+        cpus.append(c)
+        print(f"{w} {c}", flush=True)
+    print(json.dumps(_summary(walls, cpus, max(_peak_rss_mb() - before, 0.0), loss)), flush=True)
 
 
-def _in_subprocess(framework: str, kind: str, hidden: int, args: argparse.Namespace) -> dict | None:
-    cmd = [
-        sys.executable, os.path.abspath(__file__), "--worker", framework, kind, str(hidden),
-        "--threads", str(args.threads), "--repeats", str(args.repeats),
-        "--batch", str(args.batch), "--steps", str(args.steps),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        print(f"  ({framework} {kind} H={hidden} failed: {proc.stderr.strip().splitlines()[-1:]})")
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def _run_workers(frameworks: list[str], kind: str, hidden: int, args: argparse.Namespace) -> dict:
+    procs = {}
+    for fw in frameworks:
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            fw,
+            kind,
+            str(hidden),
+            "--threads",
+            str(args.threads),
+            "--batch",
+            str(args.batch),
+            "--steps",
+            str(args.steps),
+        ]
+        procs[fw] = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+    results: dict[str, dict | None] = {}
+    try:
+        for fw, proc in list(procs.items()):
+            if proc.stdout.readline().strip() != "ready":
+                err = proc.stderr.read().strip().splitlines()[-1:]
+                print(f"  ({fw} {kind} H={hidden} failed to start: {err})")
+                del procs[fw]
+                results[fw] = None
+        for _ in range(args.repeats):
+            for proc in procs.values():
+                proc.stdin.write("step\n")
+                proc.stdin.flush()
+                proc.stdout.readline()
+        for fw, proc in procs.items():
+            proc.stdin.write("done\n")
+            proc.stdin.flush()
+            results[fw] = json.loads(proc.stdout.readline())
+    finally:
+        for proc in procs.values():
+            proc.stdin.close()
+            proc.wait()
+    return results
+
+
+def _formatters(res: dict):
+    """Formatting helpers for one row of the table."""
+
+    def ms(fw: str) -> str:
+        r = res.get(fw)
+        return f"{r['ms']:.1f}" if r else "-"
+
+    def mem(fw: str) -> str:
+        r = res.get(fw)
+        return f"{r['peak_mb']:.0f}" if r else "-"
+
+    def ratio(a: str, b: str, key: str = "ms") -> str:
+        ra, rb = res.get(a), res.get(b)
+        return f"{ra[key] / rb[key]:.2f}x" if ra and rb else "-"
+
+    return ms, mem, ratio
 
 
 def _have_torch() -> bool:
@@ -385,59 +490,66 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.quick:
         args.sizes, args.batch, args.steps = [16], 4, 8
         args.repeats = args.repeats or 2
-    args.repeats = args.repeats or 11
+    args.repeats = args.repeats or 15
     if args.worker:
         _worker(args)
         return []
 
     frameworks = ["minigrad"] + (["torch"] if not args.no_torch and _have_torch() else [])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"char-LM training step: Embedding({VOCAB},{EMBED}) -> layer(H) -> Linear(H,{VOCAB}) ->"
         f" cross_entropy -> backward -> clip_grad_norm_ -> Adam"
     )
     print(
         f"float32, B={args.batch}, T={args.steps}, {args.threads} thread(s), median of"
-        f" {args.repeats} steps{', in one process (--quick)' if args.quick else ''}"
+        f" {args.repeats} steps{', in one process (--quick)' if args.quick else ''};"
+        f" load average {load:.2f} on {os.cpu_count()} CPUs at start"
     )
     if "torch" not in frameworks:
         print("(PyTorch is not installed: its columns are left empty)")
     header = (
         f"{'layer':<5} {'H':>4} | {'minigrad ms':>11} {'torch ms':>9} {'numpy ms':>9} |"
-        f" {'mg/torch':>8} {'mg/numpy':>8} | {'peak MB mg':>10} {'torch':>6} {'numpy':>6}"
+        f" {'mg/torch':>8} {'mg/numpy':>8} | {'cpu: mg/torch':>13} {'mg/numpy':>8} |"
+        f" {'peak MB: mg':>11} {'torch':>6} {'numpy':>6}"
     )
     print(header)
     print("-" * len(header))
     rows = []
     for hidden in args.sizes:
         for kind in args.kinds:
-            res: dict[str, dict | None] = {}
-            for fw in frameworks + (["numpy"] if kind == "LSTM" else []):
-                if args.quick:
-                    res[fw] = measure(fw, kind, hidden, args.batch, args.steps, args.repeats,
-                                      args.threads, warmup=1)
-                else:
-                    res[fw] = _in_subprocess(fw, kind, hidden, args)
-            row = {"kind": kind, "H": hidden, **{fw: r for fw, r in res.items()}}
-            rows.append(row)
+            fws = frameworks + (["numpy"] if kind == "LSTM" else [])
+            if args.quick:
+                res = {
+                    fw: measure(
+                        fw,
+                        kind,
+                        hidden,
+                        args.batch,
+                        args.steps,
+                        args.repeats,
+                        args.threads,
+                        warmup=1,
+                    )
+                    for fw in fws
+                }
+            else:
+                res = _run_workers(fws, kind, hidden, args)
+            rows.append({"kind": kind, "H": hidden, **res})
 
-            def ms(fw: str) -> str:
-                r = res.get(fw)
-                return f"{r['ms']:.1f}" if r else "-"
-
-            def mem(fw: str) -> str:
-                r = res.get(fw)
-                return f"{r['peak_mb']:.0f}" if r else "-"
-
-            def ratio(a: str, b: str) -> str:
-                ra, rb = res.get(a), res.get(b)
-                return f"{ra['ms'] / rb['ms']:.2f}x" if ra and rb else "-"
-
+            ms, mem, ratio = _formatters(res)
             print(
                 f"{kind:<5} {hidden:>4} | {ms('minigrad'):>11} {ms('torch'):>9} {ms('numpy'):>9} |"
                 f" {ratio('minigrad', 'torch'):>8} {ratio('minigrad', 'numpy'):>8} |"
-                f" {mem('minigrad'):>10} {mem('torch'):>6} {mem('numpy'):>6}",
+                f" {ratio('minigrad', 'torch', 'cpu_ms'):>13}"
+                f" {ratio('minigrad', 'numpy', 'cpu_ms'):>8} |"
+                f" {mem('minigrad'):>11} {mem('torch'):>6} {mem('numpy'):>6}",
                 flush=True,
             )
+    print(
+        "ms: median wall-clock time of a step; cpu: the same ratios from the median CPU time of"
+        " each process (less sensitive to other programs on the machine)"
+    )
     print(
         "targets at H=256: LSTM mg/torch <= 1.3x and mg/numpy <= 1.1x; GRU and RNN mg/torch <= 1.0x"
     )

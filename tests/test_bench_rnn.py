@@ -49,10 +49,20 @@ def test_numpy_baseline_matches_minigrad():
     steps, batch, hidden = 5, 3, 8
     ref = bench.NumpyLSTMModel(hidden, batch, steps, dtype=np.float64)
     f64 = minigrad.float64
-    emb, lstm, head = nn.Embedding(65, 64, dtype=f64), nn.LSTM(64, hidden, dtype=f64), nn.Linear(hidden, 65, dtype=f64)
-    pairs = [(emb.weight, "emb"), (lstm.weight_ih_l0, "w_ih"), (lstm.weight_hh_l0, "w_hh"),
-             (lstm.bias_ih_l0, "b_ih"), (lstm.bias_hh_l0, "b_hh"), (head.weight, "w_out"),
-             (head.bias, "b_out")]
+    emb, lstm, head = (
+        nn.Embedding(65, 64, dtype=f64),
+        nn.LSTM(64, hidden, dtype=f64),
+        nn.Linear(hidden, 65, dtype=f64),
+    )
+    pairs = [
+        (emb.weight, "emb"),
+        (lstm.weight_ih_l0, "w_ih"),
+        (lstm.weight_hh_l0, "w_hh"),
+        (lstm.bias_ih_l0, "b_ih"),
+        (lstm.bias_hh_l0, "b_hh"),
+        (head.weight, "w_out"),
+        (head.bias, "b_out"),
+    ]
     for p, name in pairs:
         p.data[...] = ref.p[name]
     params = [p for p, _ in pairs]

@@ -131,7 +131,9 @@ def test_unbatched_input_matches_torch(torch, kind):
     x_np = rng.standard_normal((T, I))
     h_np = rng.standard_normal((4, H))
     hx_t = (torch.tensor(h_np), torch.tensor(h_np)) if kind == "LSTM" else torch.tensor(h_np)
-    hx_m = (minigrad.tensor(h_np), minigrad.tensor(h_np)) if kind == "LSTM" else minigrad.tensor(h_np)
+    hx_m = (
+        (minigrad.tensor(h_np), minigrad.tensor(h_np)) if kind == "LSTM" else minigrad.tensor(h_np)
+    )
     tout, tfin = t_layer(torch.tensor(x_np), hx_t)
     mout, mfin = m_layer(minigrad.tensor(x_np), hx_m)
     assert mout.shape == (T, 2 * H)
@@ -181,7 +183,9 @@ def test_cell_matches_torch(torch, kind, with_h0, batched):
             hx = (hs[0], hs[1]) if kind == "LSTM" else hs[0]
         res = cell(x, hx)
         res = list(res) if kind == "LSTM" else [res]
-        loss = sum((r * lib.tensor(np.arange(r.numel()).reshape(tuple(r.shape)) / 7.0)).sum() for r in res)
+        loss = sum(
+            (r * lib.tensor(np.arange(r.numel()).reshape(tuple(r.shape)) / 7.0)).sum() for r in res
+        )
         loss.backward()
         return x, hs, res
 
@@ -266,8 +270,12 @@ def test_fused_layer_equals_unrolled_cells(kind):
     np.testing.assert_allclose(out.data, out2.data, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h_n.data, h_n2.data, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(x1.grad.data, x2.grad.data, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(s1.grad.data[: 2 if kind == "LSTM" else 1],
-                               s2.grad.data[: 2 if kind == "LSTM" else 1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        s1.grad.data[: 2 if kind == "LSTM" else 1],
+        s2.grad.data[: 2 if kind == "LSTM" else 1],
+        rtol=1e-10,
+        atol=1e-12,
+    )
     for n, p in layer.named_parameters():
         np.testing.assert_allclose(grads1[n], p.grad.data, rtol=1e-10, atol=1e-12, err_msg=n)
 
@@ -292,8 +300,12 @@ def test_fused_packed_layer_equals_cells_per_sequence(kind):
         outs_f, st_f = _unroll(cell_f, kind, xs, zero, zero)
         outs_r, st_r = _unroll(cell_r, kind, xs, zero, zero, reverse=True)
         for t in range(n):
-            np.testing.assert_allclose(out.data[t, b, :H], outs_f[t].data[0], rtol=1e-12, atol=1e-12)
-            np.testing.assert_allclose(out.data[t, b, H:], outs_r[t].data[0], rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(
+                out.data[t, b, :H], outs_f[t].data[0], rtol=1e-12, atol=1e-12
+            )
+            np.testing.assert_allclose(
+                out.data[t, b, H:], outs_r[t].data[0], rtol=1e-12, atol=1e-12
+            )
         assert np.all(out.data[n:, b] == 0)  # padding
         last_f = st_f[0] if kind == "LSTM" else st_f
         last_r = st_r[0] if kind == "LSTM" else st_r
@@ -445,7 +457,9 @@ def test_state_dict_names_and_shapes_are_torchs(torch, kind):
 
 def test_reprs_and_all_weights():
     lstm = nn.LSTM(3, 5, num_layers=2, batch_first=True, bidirectional=True, dropout=0.1)
-    assert repr(lstm) == "LSTM(3, 5, num_layers=2, batch_first=True, dropout=0.1, bidirectional=True)"
+    assert (
+        repr(lstm) == "LSTM(3, 5, num_layers=2, batch_first=True, dropout=0.1, bidirectional=True)"
+    )
     assert repr(nn.RNN(3, 5, nonlinearity="relu")) == "RNN(3, 5, nonlinearity='relu')"
     assert repr(nn.GRUCell(3, 5, bias=False)) == "GRUCell(3, 5, bias=False)"
     assert [[p.shape for p in w] for w in lstm.all_weights][1] == [(20, 3), (20, 5), (20,), (20,)]
@@ -472,7 +486,9 @@ def test_wrong_hx_shape_names_the_sizes():
     with pytest.raises(ValueError, match=r"hx has shape \(2, 2, 5\), expected \(4, 2, 5\)"):
         rnn(x, minigrad.zeros(2, 2, 5))
     lstm = nn.LSTM(3, 5)
-    with pytest.raises(ValueError, match=r"hx\[1\] \(c_0\) has shape \(1, 3, 5\), expected \(1, 2, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"hx\[1\] \(c_0\) has shape \(1, 3, 5\), expected \(1, 2, 5\)"
+    ):
         lstm(x, (minigrad.zeros(1, 2, 5), minigrad.zeros(1, 3, 5)))
     with pytest.raises(TypeError, match="tuple"):
         lstm(x, minigrad.zeros(1, 2, 5))

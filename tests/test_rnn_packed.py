@@ -34,11 +34,17 @@ def test_pad_sequence_matches_torch(torch, batch_first, padding_side):
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((n, 3)) for n in (2, 5, 1)]
     t = torch.nn.utils.rnn.pad_sequence(
-        [torch.tensor(a) for a in arrays], batch_first=batch_first, padding_value=-1.0,
+        [torch.tensor(a) for a in arrays],
+        batch_first=batch_first,
+        padding_value=-1.0,
         padding_side=padding_side,
     )
-    m = pad_sequence([minigrad.tensor(a) for a in arrays], batch_first=batch_first,
-                     padding_value=-1.0, padding_side=padding_side)
+    m = pad_sequence(
+        [minigrad.tensor(a) for a in arrays],
+        batch_first=batch_first,
+        padding_value=-1.0,
+        padding_side=padding_side,
+    )
     np.testing.assert_array_equal(m.data, _np(t))
 
 
@@ -51,16 +57,17 @@ def test_pack_and_pad_match_torch(torch, batch_first):
     tp = torch.nn.utils.rnn.pack_padded_sequence(
         torch.tensor(x), lengths, batch_first=batch_first, enforce_sorted=False
     )
-    mp = pack_padded_sequence(minigrad.tensor(x), lengths, batch_first=batch_first,
-                              enforce_sorted=False)
+    mp = pack_padded_sequence(
+        minigrad.tensor(x), lengths, batch_first=batch_first, enforce_sorted=False
+    )
     np.testing.assert_array_equal(mp.data.data, _np(tp.data))
     np.testing.assert_array_equal(mp.batch_sizes.data, _np(tp.batch_sizes))
     np.testing.assert_array_equal(mp.sorted_indices.data, _np(tp.sorted_indices))
     np.testing.assert_array_equal(mp.unsorted_indices.data, _np(tp.unsorted_indices))
-    tpad, tlen = torch.nn.utils.rnn.pad_packed_sequence(tp, batch_first=batch_first,
-                                                        padding_value=9.0, total_length=8)
-    mpad, mlen = pad_packed_sequence(mp, batch_first=batch_first, padding_value=9.0,
-                                     total_length=8)
+    tpad, tlen = torch.nn.utils.rnn.pad_packed_sequence(
+        tp, batch_first=batch_first, padding_value=9.0, total_length=8
+    )
+    mpad, mlen = pad_packed_sequence(mp, batch_first=batch_first, padding_value=9.0, total_length=8)
     np.testing.assert_array_equal(mpad.data, _np(tpad))
     np.testing.assert_array_equal(mlen.data, _np(tlen))
     assert mlen.dtype == np.int64
@@ -113,8 +120,10 @@ def test_packing_is_differentiable_both_ways(torch):
 def test_pad_sequence_gradient_reaches_each_sequence():
     a = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = minigrad.tensor([4.0], requires_grad=True)
-    (pad_sequence([a, b], padding_side="left") * minigrad.tensor([[1.0, 2.0], [3.0, 4.0],
-                                                                  [5.0, 6.0]])).sum().backward()
+    (
+        pad_sequence([a, b], padding_side="left")
+        * minigrad.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    ).sum().backward()
     np.testing.assert_array_equal(a.grad.data, [1.0, 3.0, 5.0])
     np.testing.assert_array_equal(b.grad.data, [6.0])
 
@@ -137,9 +146,13 @@ def test_packed_sequence_fields_and_methods():
 
 def test_lengths_longer_than_the_sequence():
     x = minigrad.zeros(5, 3, 2)
-    with pytest.raises(ValueError, match=r"lengths\[1\] = 7 is longer than the padded sequence length 5"):
+    with pytest.raises(
+        ValueError, match=r"lengths\[1\] = 7 is longer than the padded sequence length 5"
+    ):
         pack_padded_sequence(x, [5, 7, 2], enforce_sorted=False)
-    with pytest.raises(ValueError, match=r"sequence length 3 \(input shape \(5, 3, 2\), read as \(B, T, \*\)\)"):
+    with pytest.raises(
+        ValueError, match=r"sequence length 3 \(input shape \(5, 3, 2\), read as \(B, T, \*\)\)"
+    ):
         pack_padded_sequence(x, [3, 3, 3, 3, 4], batch_first=True)
 
 
@@ -151,7 +164,10 @@ def test_lengths_that_do_not_match_the_batch():
 
 
 def test_unsorted_lengths_with_enforce_sorted():
-    with pytest.raises(ValueError, match=r"decreasing order.*lengths\[0\] = 2 < lengths\[1\] = 5.*enforce_sorted=False"):
+    with pytest.raises(
+        ValueError,
+        match=r"decreasing order.*lengths\[0\] = 2 < lengths\[1\] = 5.*enforce_sorted=False",
+    ):
         pack_padded_sequence(minigrad.zeros(5, 3, 2), [2, 5, 1])
     with pytest.raises(ValueError, match="decreasing order"):
         pack_sequence([minigrad.zeros(1, 2), minigrad.zeros(3, 2)])
@@ -159,7 +175,10 @@ def test_unsorted_lengths_with_enforce_sorted():
 
 def test_other_packing_errors():
     p = pack_padded_sequence(minigrad.zeros(5, 2, 1), [5, 3])
-    with pytest.raises(ValueError, match=r"total_length=4 is shorter than the longest sequence in the batch \(5 steps\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"total_length=4 is shorter than the longest sequence in the batch \(5 steps\)",
+    ):
         pad_packed_sequence(p, total_length=4)
     with pytest.raises(ValueError, match=r"sequence 1 has shape \(2, 3\)"):
         pad_sequence([minigrad.zeros(2, 2), minigrad.zeros(2, 3)])

@@ -1,4 +1,5 @@
-"""Recurrent layers: ``RNNCell``, ``GRUCell``, ``LSTMCell`` and the stacks ``RNN``, ``GRU``, ``LSTM``.
+"""Recurrent layers: the cells ``RNNCell``, ``GRUCell``, ``LSTMCell``; the stacks ``RNN``, ``GRU``,
+``LSTM``.
 
 Everything matches PyTorch: parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse`` ...), shapes,
 gate orders, initialisation, and the shapes of inputs, outputs and states, so that a PyTorch state
@@ -26,11 +27,12 @@ The equations, with ``x_t`` the input and ``h_{t-1}`` the previous hidden state:
 How the code is organised. The cells (:class:`RNNCell`, :class:`GRUCell`, :class:`LSTMCell`) are
 written op by op with minigrad tensors: read them to see the equations, and differentiate them
 with the ordinary engine. The layers (:class:`RNN`, :class:`GRU`, :class:`LSTM`) compute the same
-numbers faster: for each layer and direction, the input projection ``x W_ih^T + b_ih`` for every
-time step is one matrix product (:func:`minigrad.nn.functional.linear`), and then one fused
-operation (:class:`RNNRecurrence`, :class:`GRURecurrence`, :class:`LSTMRecurrence`) runs the
-recurrence over all time steps in numpy and has its backpropagation through time written out by
-hand. The tests check that the two agree, values and gradients, in float64.
+numbers faster: each layer and direction is one fused operation (:class:`RNNRecurrence`,
+:class:`GRURecurrence`, :class:`LSTMRecurrence`) that computes the input projection
+``x W_ih^T + b_ih`` of every time step as one matrix product, then runs the recurrence step by
+step in numpy (one matrix product per step for ``h W_hh^T``, all gates at once), and has its
+backpropagation through time written out by hand. The tests check the fused layers against the
+cells unrolled over time, values and gradients, in float64, and both against PyTorch.
 """
 
 from __future__ import annotations
@@ -72,14 +74,17 @@ __all__ = [
 class RNNCellBase(Module):
     """What the three cells share: the weights, their initialisation and the argument checks.
 
-    ``weight_ih`` is ``(G * H, input_size)`` and ``weight_hh`` is ``(G * H, H)`` with ``G`` = 1 (RNN),
+    ``weight_ih`` is ``(G * H, input_size)`` and ``weight_hh`` is ``(G * H, H)`` with ``G`` = 1
+    (RNN),
     3 (GRU) or 4 (LSTM) gates stacked in PyTorch's order; ``bias_ih`` and ``bias_hh`` are
     ``(G * H,)``. All start from U(-1/sqrt(H), 1/sqrt(H)).
     """
 
     _gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: Any = None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, dtype: Any = None
+    ) -> None:
         super().__init__()
         _check_sizes(type(self).__name__, input_size, hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
@@ -264,7 +269,9 @@ class LSTMCell(RNNCellBase):
     _gates = 4
 
     def forward(  # noqa: A002
-        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None  # noqa: A002
+        self,
+        input: Tensor,
+        hx: tuple[Tensor, Tensor] | None = None,  # noqa: A002
     ) -> tuple[Tensor, Tensor]:
         x, batched = self._check_input(input)
         if hx is None:
@@ -274,7 +281,9 @@ class LSTMCell(RNNCellBase):
                 raise TypeError("LSTMCell: hx must be a tuple (h, c) of two tensors")
             h = self._check_state(hx[0], x, batched, "hx[0] (h)")
             c = self._check_state(hx[1], x, batched, "hx[1] (c)")
-        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(
+            h, self.weight_hh, self.bias_hh
+        )
         i, f, g, o = gates.chunk(4, 1)
         i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
         c_new = f * c + i * g
@@ -406,7 +415,10 @@ def _schedule(batch_sizes: np.ndarray, reverse: bool) -> tuple[list[tuple[int, .
 
 
 def _prev_state(
-    step: tuple[int, ...], states: np.ndarray, init: np.ndarray, buf: np.ndarray | None,
+    step: tuple[int, ...],
+    states: np.ndarray,
+    init: np.ndarray,
+    buf: np.ndarray | None,
     copy: bool = True,
 ) -> np.ndarray:
     """The previous state of a step's rows: a view when possible, else copied into ``buf`` rows.
@@ -485,15 +497,18 @@ class _OutputRows(Function):
 
 
 class RNNRecurrence(Function):
-    """An Elman RNN layer over all time steps: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
+    """An Elman RNN layer over all time steps.
+
+    ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` with ``act`` tanh or relu.
 
     Inputs: ``x`` (N, F) in packed row order, ``h0`` (B, H), ``w_ih`` (H, F), ``w_hh`` (H, H), and
     optionally ``b_ih``, ``b_hh`` (H,). Params: ``batch_sizes``, ``reverse``, ``nonlinearity``
     ('tanh' or 'relu'). Output (N + B, H): the states h_t, then h_n.
     """
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse,
-                nonlinearity):
+    def forward(
+        self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse, nonlinearity
+    ):
         steps, equal = _schedule(batch_sizes, reverse)
         n, batch, hid, dt = x.shape[0], h0.shape[0], w_hh.shape[0], x.dtype
         relu = nonlinearity == "relu"
@@ -552,7 +567,9 @@ class RNNRecurrence(Function):
         dx, dw_ih = _input_grads(need, d_pre, self.x, self.w_ih, 2)
         dw_hh = None
         if need[3]:
-            dw_hh = _weight_grad(d_pre, _prev_pieces(n, batch, self.reverse, out, self.h0, self.hprev))
+            dw_hh = _weight_grad(
+                d_pre, _prev_pieces(n, batch, self.reverse, out, self.h0, self.hprev)
+            )
         res = [dx, dh0 if need[1] else None, dw_ih, dw_hh]
         if self.has_bias:
             db = d_pre.sum(axis=0) if need[4] or need[5] else None
@@ -678,7 +695,9 @@ class GRURecurrence(Function):
         dx, dw_ih = _input_grads(need, d_gi, self.x, self.w_ih, 2)
         dw_hh = None
         if need[3]:
-            dw_hh = _weight_grad(d_gh, _prev_pieces(n, batch, self.reverse, out, self.h0, self.hprev))
+            dw_hh = _weight_grad(
+                d_gh, _prev_pieces(n, batch, self.reverse, out, self.h0, self.hprev)
+            )
         res = [dx, dh0 if need[1] else None, dw_ih, dw_hh]
         if self.has_bias:
             res += [
@@ -884,7 +903,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
-        """The parameters grouped per layer and direction: ``[[w_ih, w_hh, b_ih, b_hh], ...]``."""
+        """The parameters, one list ``[w_ih, w_hh, b_ih, b_hh]`` per layer and direction."""
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
     def flatten_parameters(self) -> None:
@@ -949,7 +968,10 @@ class RNNBase(Module):
     def _direction(
         self, x: Tensor, states: list[Tensor], layer: int, reverse: bool, batch_sizes: np.ndarray
     ) -> tuple[Tensor, list[Tensor]]:
-        """One layer in one direction over packed rows ``x`` (N, F): (outputs (N, H), [h_n, c_n])."""
+        """One layer in one direction over packed rows ``x`` (N, F).
+
+        Returns the outputs (N, H) and the final states [h_n] or [h_n, c_n], each (B, H).
+        """
         suffix = f"_l{layer}" + ("_reverse" if reverse else "")
         weights = [getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix)]
         if self.bias:
@@ -959,7 +981,9 @@ class RNNBase(Module):
                 x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse
             )
         elif self.mode == "GRU":
-            res = GRURecurrence.apply(x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse)
+            res = GRURecurrence.apply(
+                x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse
+            )
         else:
             res = RNNRecurrence.apply(
                 x,
@@ -989,13 +1013,14 @@ class RNNBase(Module):
         else:
             if not isinstance(input, Tensor):
                 raise TypeError(
-                    f"{name}: input must be a Tensor or a PackedSequence, got {type(input).__name__}"
+                    f"{name}: input must be a Tensor or a PackedSequence, got"
+                    f" {type(input).__name__}"
                 )
             if input.ndim not in (2, 3):
+                layout = "batch, seq_len" if self.batch_first else "seq_len, batch"
                 raise ValueError(
-                    f"{name}: expected input to be 3-D"
-                    f" {'(batch, seq_len, input_size)' if self.batch_first else '(seq_len, batch, input_size)'}"
-                    f" or 2-D (seq_len, input_size), got shape {input.shape}"
+                    f"{name}: expected input to be 3-D ({layout}, input_size) or 2-D"
+                    f" (seq_len, input_size), got shape {input.shape}"
                 )
             batched = input.ndim == 3
             x = input
@@ -1038,7 +1063,9 @@ class RNNBase(Module):
         if packed:
             if input.unsorted_indices is not None:
                 h_finals = [h[:, input.unsorted_indices.data] for h in h_finals]
-            output: Any = PackedSequence(x, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
+            output: Any = PackedSequence(
+                x, input.batch_sizes, input.sorted_indices, input.unsorted_indices
+            )
         else:
             output = x.reshape(steps, batch, dirs * self.hidden_size)
             if not batched:
@@ -1153,7 +1180,14 @@ class GRU(RNNBase):
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
             dtype,
         )
 
@@ -1196,18 +1230,31 @@ class LSTM(RNNBase):
         if proj_size:
             raise NotImplementedError("LSTM: proj_size is not supported in minigrad")
         super().__init__(
-            "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
             dtype,
         )
 
 
 _STATE_DOCS = {
-    RNN: ("``hx`` of shape ``(L*D, B, H)`` (``(L*D, H)`` unbatched)",
-          "``h_n``, the final hidden state of every layer and direction, ``(L*D, B, H)``"),
-    GRU: ("``hx`` of shape ``(L*D, B, H)`` (``(L*D, H)`` unbatched)",
-          "``h_n``, the final hidden state of every layer and direction, ``(L*D, B, H)``"),
-    LSTM: ("``hx = (h_0, c_0)``, each ``(L*D, B, H)`` (``(L*D, H)`` unbatched)",
-           "``(h_n, c_n)``, the final hidden and cell states, each ``(L*D, B, H)``"),
+    RNN: (
+        "``hx`` of shape ``(L*D, B, H)`` (``(L*D, H)`` unbatched)",
+        "``h_n``, the final hidden state of every layer and direction, ``(L*D, B, H)``",
+    ),
+    GRU: (
+        "``hx`` of shape ``(L*D, B, H)`` (``(L*D, H)`` unbatched)",
+        "``h_n``, the final hidden state of every layer and direction, ``(L*D, B, H)``",
+    ),
+    LSTM: (
+        "``hx = (h_0, c_0)``, each ``(L*D, B, H)`` (``(L*D, H)`` unbatched)",
+        "``(h_n, c_n)``, the final hidden and cell states, each ``(L*D, B, H)``",
+    ),
 }
 for _cls, (_hx, _hn) in _STATE_DOCS.items():
     _cls.__doc__ = _cls.__doc__.replace(

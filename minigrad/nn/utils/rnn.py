@@ -96,7 +96,9 @@ class PackedSequence(
         unsorted_indices: Any = None,
     ) -> PackedSequence:
         if batch_sizes is None:
-            raise ValueError("PackedSequence needs batch_sizes; build one with pack_padded_sequence")
+            raise ValueError(
+                "PackedSequence needs batch_sizes; build one with pack_padded_sequence"
+            )
         sorted_t = _as_index_tensor(sorted_indices)
         unsorted_t = _as_index_tensor(unsorted_indices)
         if unsorted_t is None and sorted_t is not None:
@@ -305,7 +307,9 @@ def pad_packed_sequence(
         an int64 tensor of shape ``(B,)``.
     """
     if not isinstance(sequence, PackedSequence):
-        raise TypeError(f"pad_packed_sequence expects a PackedSequence, got {type(sequence).__name__}")
+        raise TypeError(
+            f"pad_packed_sequence expects a PackedSequence, got {type(sequence).__name__}"
+        )
     data = sequence.data
     batch_sizes = np.asarray(sequence.batch_sizes.data, dtype=np.int64)
     longest, batch = batch_sizes.size, int(batch_sizes[0])
@@ -377,7 +381,9 @@ def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> P
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpad_sequence(padded_sequences: Tensor, lengths: Any, batch_first: bool = False) -> list[Tensor]:
+def unpad_sequence(
+    padded_sequences: Tensor, lengths: Any, batch_first: bool = False
+) -> list[Tensor]:
     """Split a padded batch back into a list of tensors of shape ``(L_i, *)``."""
     lens = _lengths_array(lengths)
     if batch_first:
