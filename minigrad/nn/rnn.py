@@ -78,6 +78,11 @@ class RNNCellBase(Module):
     (RNN),
     3 (GRU) or 4 (LSTM) gates stacked in PyTorch's order; ``bias_ih`` and ``bias_hh`` are
     ``(G * H,)``. All start from U(-1/sqrt(H), 1/sqrt(H)).
+
+    >>> import minigrad
+    >>> cell = minigrad.nn.LSTMCell(3, 5)
+    >>> [(name, p.shape) for name, p in cell.named_parameters()]
+    [('weight_ih', (20, 3)), ('weight_hh', (20, 5)), ('bias_ih', (20,)), ('bias_hh', (20,))]
     """
 
     _gates = 1
@@ -334,12 +339,17 @@ class _BufferPool:
 
     min_bytes = 1 << 17  # smaller arrays come from numpy directly (malloc reuses those well)
 
-    def __init__(self, max_bytes: int = 1 << 30) -> None:
-        self.max_bytes = max_bytes
+    def __init__(self, max_bytes: int = 1 << 28) -> None:
+        self.max_bytes = max_bytes  # free buffers are forgotten beyond this total
         self._bufs: list[np.ndarray] = []
         self._lock = threading.Lock()
         probe = [np.empty(1, np.uint8)]
         self._free_refs = self._refs(probe, 0)
+        view = probe[0][:1]
+        # reference counts must show the views (not so in free-threaded Python): else no pooling
+        gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+        self.enabled = gil and self._refs(probe, 0) == self._free_refs + 1
+        del view
 
     @staticmethod
     def _refs(bufs: list[np.ndarray], i: int) -> int:
@@ -349,7 +359,7 @@ class _BufferPool:
         """An uninitialised array of ``shape`` and ``dtype``, reusing a free buffer if one fits."""
         dtype = np.dtype(dtype)
         nbytes = dtype.itemsize * math.prod(shape)
-        if nbytes < self.min_bytes:
+        if nbytes < self.min_bytes or not self.enabled:
             return np.empty(shape, dtype)
         with self._lock:
             bufs, best = self._bufs, -1
@@ -504,6 +514,16 @@ class RNNRecurrence(Function):
     Inputs: ``x`` (N, F) in packed row order, ``h0`` (B, H), ``w_ih`` (H, F), ``w_hh`` (H, H), and
     optionally ``b_ih``, ``b_hh`` (H,). Params: ``batch_sizes``, ``reverse``, ``nonlinearity``
     ('tanh' or 'relu'). Output (N + B, H): the states h_t, then h_n.
+
+    The layers call it; called directly, it takes time-major rows (``x.reshape(T * B, F)``):
+
+    >>> import numpy as np, minigrad
+    >>> rnn = minigrad.nn.RNN(3, 5)
+    >>> x, h0 = minigrad.randn(4 * 2, 3), minigrad.zeros(2, 5)       # T=4 steps of B=2
+    >>> res = RNNRecurrence.apply(x, h0, *rnn.all_weights[0], batch_sizes=np.array([2, 2, 2, 2]),
+    ...                           reverse=False, nonlinearity="tanh")
+    >>> res.shape                                    # 8 rows of h_t, then the 2 rows of h_n
+    (10, 5)
     """
 
     def forward(
@@ -583,6 +603,14 @@ class GRURecurrence(Function):
     Inputs: ``x`` (N, F) in packed row order, ``h0`` (B, H), ``w_ih`` (3H, F), ``w_hh`` (3H, H), and
     optionally ``b_ih``, ``b_hh`` (3H,). Params: ``batch_sizes``, ``reverse``.
     Output (N + B, H): the states h_t, then h_n.
+
+    >>> import numpy as np, minigrad
+    >>> gru = minigrad.nn.GRU(3, 5)
+    >>> x, h0 = minigrad.randn(3 + 2 + 1, 3), minigrad.zeros(3, 5)   # lengths 3, 2, 1, packed
+    >>> res = GRURecurrence.apply(x, h0, *gru.all_weights[0], batch_sizes=np.array([3, 2, 1]),
+    ...                           reverse=False)
+    >>> res.shape                                    # 6 rows of h_t, then h_n of the 3 sequences
+    (9, 5)
     """
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse):
@@ -713,6 +741,14 @@ class LSTMRecurrence(Function):
     Inputs: ``x`` (N, F) in packed row order, ``h0`` and ``c0`` (B, H), ``w_ih`` (4H, F),
     ``w_hh`` (4H, H), and optionally ``b_ih``, ``b_hh`` (4H,). Params: ``batch_sizes``,
     ``reverse``. Output (N + 2B, H): the states h_t, then h_n, then c_n.
+
+    >>> import numpy as np, minigrad
+    >>> lstm = minigrad.nn.LSTM(3, 5)
+    >>> x, h0 = minigrad.randn(4 * 2, 3), minigrad.zeros(2, 5)       # T=4 steps of B=2
+    >>> res = LSTMRecurrence.apply(x, h0, h0, *lstm.all_weights[0],
+    ...                            batch_sizes=np.array([2, 2, 2, 2]), reverse=True)
+    >>> res.shape                                    # 8 rows of h_t, then h_n, then c_n
+    (12, 5)
     """
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse):
@@ -842,6 +878,13 @@ class RNNBase(Module):
     bidirectional layer): ``weight_ih_l{k}`` ``(G*H, input_size)`` for ``k = 0`` and
     ``(G*H, D*H)`` above; ``weight_hh_l{k}`` ``(G*H, H)``; ``bias_ih_l{k}``, ``bias_hh_l{k}``
     ``(G*H,)``; ``G`` = 1, 3 or 4 gates. All start from U(-1/sqrt(H), 1/sqrt(H)).
+
+    >>> import minigrad
+    >>> gru = minigrad.nn.GRU(3, 5, num_layers=2, bidirectional=True)
+    >>> list(gru.state_dict())[-4:]
+    ['weight_ih_l1_reverse', 'weight_hh_l1_reverse', 'bias_ih_l1_reverse', 'bias_hh_l1_reverse']
+    >>> gru.weight_ih_l1.shape                       # layer 1 reads both directions: 2 * 5
+    (15, 10)
     """
 
     _gates = 1
