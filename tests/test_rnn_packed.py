@@ -184,6 +184,9 @@ def test_other_packing_errors():
         pad_sequence([minigrad.zeros(2, 2), minigrad.zeros(2, 3)])
     with pytest.raises(ValueError, match=r"input_size.*Expected 2, got 1"):
         nn.GRU(2, 3)(p)
+    bad = PackedSequence(minigrad.zeros(7, 1), p.batch_sizes)
+    with pytest.raises(ValueError, match=r"batch_sizes \[2, 2, 2, 1, 1\] needs .* 8 rows of data"):
+        nn.GRU(1, 3)(bad)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -318,11 +318,14 @@ class LSTMCell(RNNCellBase):
 # so each step first copies its previous states into ``hprev`` (N, H). Either way dW_hh is one or
 # two matrix products over all steps in backward.
 #
-# Speed. numpy's exp is about twice as fast as its tanh, so sigmoid(a) = 1 / (1 + exp(-a)) and
-# tanh(a) = 2 / (1 + exp(-2a)) - 1 both go through exp; the factors -1 and -2 are folded into
-# scaled copies of the weights, so that one exp covers all the gates of a step. Every array is
-# allocated before the loop, every step writes into it with ``out=``, and the big arrays come from
-# a pool (below) so that their memory is not page-faulted in afresh at every call.
+# Speed. numpy's exp is about twice as fast as its tanh, so the gates' sigmoid(a) =
+# 1 / (1 + exp(-a)) and tanh(a) = 2 / (1 + exp(-2a)) - 1 both go through exp; the factors -1 and -2
+# are folded into scaled copies of the weights, so that one exp covers all the gates of a step (the
+# LSTM's tanh(c), which no weight can scale, is one np.tanh). Every array is allocated before the
+# loop, every step writes into it with ``out=``, and the big arrays come from a pool (below) so
+# that their memory is not page-faulted in afresh at every call. Backward computes each step's
+# derivative factors while that step's rows are in cache, and dW_hh, dW_ih and dx as one product
+# each after the loop.
 
 
 class _BufferPool:
@@ -788,12 +791,7 @@ class LSTMRecurrence(Function):
                 np.multiply(g[:, hid : 2 * hid], cp, out=c)
                 np.multiply(g[:, :hid], gg, out=tmp[:bs])
                 c += tmp[:bs]
-                tc = tanh_c[r0:r1]
-                np.multiply(c, -2, out=tc)
-                np.exp(tc, out=tc)
-                tc += 1
-                np.divide(2, tc, out=tc)
-                tc -= 1
+                tc = np.tanh(c, out=tanh_c[r0:r1])  # one call beats the exp route here
                 y = out[r0:r1]
                 np.multiply(g[:, 3 * hid :], tc, out=y)
                 if end < bs:
@@ -1053,6 +1051,12 @@ class RNNBase(Module):
                     f" shape {x.shape}"
                 )
             steps, batch = batch_sizes.size, int(batch_sizes[0])
+            if x.shape[0] != int(batch_sizes.sum()) or np.any(np.diff(batch_sizes) > 0):
+                raise ValueError(
+                    f"{name}: a PackedSequence with batch_sizes {batch_sizes.tolist()} needs"
+                    f" non-increasing batch sizes and {int(batch_sizes.sum())} rows of data, got"
+                    f" data of shape {x.shape}; build it with pack_padded_sequence"
+                )
         else:
             if not isinstance(input, Tensor):
                 raise TypeError(
