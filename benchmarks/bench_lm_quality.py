@@ -25,7 +25,21 @@ import os
 import sys
 import time
 
-import numpy as np
+
+def _threads_from_argv() -> None:
+    """``--threads N`` must reach the BLAS libraries before numpy and torch are imported."""
+    for i, a in enumerate(sys.argv):
+        n = a.split("=", 1)[1] if a.startswith("--threads=") else None
+        if a == "--threads" and i + 1 < len(sys.argv):
+            n = sys.argv[i + 1]
+        if n is not None:
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[var] = n
+
+
+_threads_from_argv()
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -202,7 +216,10 @@ def main() -> int:
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--threads", type=int, default=2, help="torch threads (numpy's BLAS uses its default)"
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for numpy's BLAS and for torch (default: the libraries' own choice)",
     )
     ap.add_argument("--only", choices=["minigrad", "torch"], default=None)
     args = ap.parse_args()
@@ -222,7 +239,8 @@ def main() -> int:
         try:
             import torch
 
-            torch.set_num_threads(args.threads)
+            if args.threads:
+                torch.set_num_threads(args.threads)
             runs.append(TorchRun(args, corpus))
         except ImportError:
             print("PyTorch is not installed: minigrad only (pip install -e '.[torch]')")
@@ -231,7 +249,8 @@ def main() -> int:
         for r in runs:
             if r.used < budget:
                 r.run_for(args.slice)
-        print("  " + "; ".join(r.report() for r in runs), flush=True)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print("  " + "; ".join(r.report() for r in runs) + f"  [load {load:.1f}]", flush=True)
 
     print(f"\nvalidation on all {len(corpus.validation):,} characters of the validation plays:")
     results = {}

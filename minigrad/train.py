@@ -235,8 +235,10 @@ class History:
         label: str | None = None,
     ) -> Any:
         """Training loss (raw, faint, and smoothed) and validation loss against step; with
-        ``grad_norm=True`` a second panel of the gradient norm (log scale). Returns the figure.
-        Needs matplotlib (imported only here)."""
+        ``grad_norm=True`` a second panel of the gradient norm (log scale).
+
+        Returns the axes (a tuple of two with ``grad_norm``), as pandas and seaborn do: returning
+        the figure would make Jupyter draw it twice. Needs matplotlib (imported only here)."""
         plt = _pyplot()
         if ax is None:
             ncols = 2 if grad_norm else 1
@@ -269,7 +271,7 @@ class History:
             gax.set_xlabel("step")
             gax.set_ylabel("gradient norm (before clipping)")
         fig.tight_layout()
-        return fig
+        return (ax, gax) if gax is not None else ax
 
 
 def _pyplot() -> Any:
@@ -290,7 +292,7 @@ def plot_histories(
     title: str | None = None,
 ) -> Any:
     """Several runs on one axes, one colour each: validation loss (or smoothed training loss
-    with ``validation=False``) against step. Returns the figure."""
+    with ``validation=False``) against step. Returns the axes."""
     plt = _pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.8))
@@ -307,7 +309,7 @@ def plot_histories(
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    return fig
+    return ax
 
 
 # ----------------------------------------------------------------------------- the trainer

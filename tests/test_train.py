@@ -135,10 +135,10 @@ def test_history_round_trip_and_plots():
     back = History.from_dict(h.to_dict())
     assert back == h
     assert np.allclose(h.smoothed_loss(2), [3.0, 2.5, 1.75, 1.35])
-    fig = h.plot(grad_norm=True, title="demo")
-    assert len(fig.axes) == 2
-    fig2 = plot_histories({"a": h, "b": back})
-    assert len(fig2.axes[0].lines) == 2
+    ax, gax = h.plot(grad_norm=True, title="demo")
+    assert ax.get_title() == "demo" and gax.get_yscale() == "log"
+    assert len(h.plot().lines) == 3  # raw, smoothed, validation
+    assert len(plot_histories({"a": h, "b": back}).lines) == 2
     import matplotlib.pyplot as plt
 
     plt.close("all")
