@@ -157,6 +157,47 @@ def test_bias_false_matches_torch(torch):
     _close(tx.grad, mx.grad, "input gradient")
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_bias_false_packed_matches_torch(torch, kind):
+    t_layer, m_layer = _pair(torch, kind, num_layers=2, bias=False, bidirectional=True)
+    x_np = np.random.default_rng(7).standard_normal((T, B, I))
+    tu = torch.nn.utils.rnn
+    tx, mx = torch.tensor(x_np, requires_grad=True), minigrad.tensor(x_np, requires_grad=True)
+    tout, tfin = t_layer(tu.pack_padded_sequence(tx, LENGTHS, enforce_sorted=False))
+    mout, mfin = m_layer(pack_padded_sequence(mx, LENGTHS, enforce_sorted=False))
+    _close(tu.pad_packed_sequence(tout)[0], pad_packed_sequence(mout)[0], "output")
+    tfin = tfin[1] if kind == "LSTM" else tfin
+    mfin = mfin[1] if kind == "LSTM" else mfin
+    _close(tfin, mfin, "final state")
+    (tfin * tfin).sum().backward()
+    (mfin * mfin).sum().backward()
+    _close(tx.grad, mx.grad, "input gradient")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_matches_torch(torch, kind):
+    """float32 (the default) agrees with torch to float32 precision, gradients included."""
+    cls, extra = _cls_and_kwargs(kind)
+    torch.manual_seed(0)
+    t_layer = getattr(torch.nn, cls)(I, H, num_layers=2, bidirectional=True, **extra)
+    m_layer = getattr(nn, cls)(I, H, num_layers=2, bidirectional=True, **extra)
+    m_layer.load_state_dict({k: v.detach().numpy() for k, v in t_layer.state_dict().items()})
+    x_np = np.random.default_rng(8).standard_normal((T, B, I)).astype(np.float32) * 3
+    tx, mx = torch.tensor(x_np, requires_grad=True), minigrad.tensor(x_np, requires_grad=True)
+    tout, _ = t_layer(tx)
+    mout, _ = m_layer(mx)
+    assert mout.dtype == np.float32
+    np.testing.assert_allclose(mout.data, tout.detach().numpy(), rtol=1e-5, atol=2e-6)
+    (tout * tout).sum().backward()
+    (mout * mout).sum().backward()
+    np.testing.assert_allclose(mx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=2e-5)
+    m_params = dict(m_layer.named_parameters())
+    for name, p in t_layer.named_parameters():
+        np.testing.assert_allclose(
+            m_params[name].grad.data, p.grad.numpy(), rtol=1e-4, atol=2e-5, err_msg=name
+        )
+
+
 # --------------------------------------------------------------------------------------------------
 # The cells against torch.nn
 # --------------------------------------------------------------------------------------------------
