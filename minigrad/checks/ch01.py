@@ -250,12 +250,12 @@ def _module_count(*modules: Any) -> int:
     return sum(p.numel() for m in modules for p in m.parameters())
 
 
-def dense_count(T_x: int, n_x: int, n_a: int, n_y: int) -> int:  # noqa: N803
+def _dense_count(T_x: int, n_x: int, n_a: int, n_y: int) -> int:  # noqa: N803
     """The dense tagger of chapter 1: ``T_x * n_x`` inputs, ``n_a`` hidden, ``T_x * n_y`` out."""
     return (T_x * n_x + 1) * n_a + (n_a + 1) * T_x * n_y
 
 
-def rnn_count(n_x: int, n_a: int, n_y: int) -> int:
+def _rnn_count(n_x: int, n_a: int, n_y: int) -> int:
     """The notes' recurrent cell: W_ax, W_aa, b_a, W_ya, b_y."""
     return n_a * (n_a + n_x + 1) + n_y * (n_a + 1)
 
@@ -268,7 +268,7 @@ def check_dense_parameter_count(fn: Any) -> list[Case]:
 
     def case(T_x: int, n_x: int, n_a: int, n_y: int, modules: bool = True) -> Case:  # noqa: N803
         def run() -> None:
-            expected = dense_count(T_x, n_x, n_a, n_y)
+            expected = _dense_count(T_x, n_x, n_a, n_y)
             if modules:  # the formula, checked against real layers
                 layers = (nn.Linear(T_x * n_x, n_a), nn.Linear(n_a, T_x * n_y))
                 assert _module_count(*layers) == expected
@@ -310,7 +310,7 @@ def check_rnn_parameter_count(fn: Any) -> list[Case]:
 
     def case(n_x: int, n_a: int, n_y: int, modules: bool = True) -> Case:
         def run() -> None:
-            expected = rnn_count(n_x, n_a, n_y)
+            expected = _rnn_count(n_x, n_a, n_y)
             if modules:
                 assert _module_count(nn.RNN(n_x, n_a), nn.Linear(n_a, n_y)) == expected + n_a
             got = call(fn, n_x, n_a, n_y)
