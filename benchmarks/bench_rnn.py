@@ -346,6 +346,8 @@ def _summary(walls: list[float], cpus: list[float], peak_mb: float, loss: float)
     return {
         "ms": statistics.median(walls) * 1e3,
         "cpu_ms": statistics.median(cpus) * 1e3,
+        "walls": walls,
+        "cpus": cpus,
         "peak_mb": peak_mb,
         "loss": loss,
     }
@@ -437,7 +439,7 @@ def _run_workers(frameworks: list[str], kind: str, hidden: int, args: argparse.N
             for proc in procs.values():
                 proc.stdin.write("step\n")
                 proc.stdin.flush()
-                proc.stdout.readline()
+                proc.stdout.readline()  # the step's times; the summary repeats them
         for fw, proc in procs.items():
             proc.stdin.write("done\n")
             proc.stdin.flush()
@@ -460,9 +462,14 @@ def _formatters(res: dict):
         r = res.get(fw)
         return f"{r['peak_mb']:.0f}" if r else "-"
 
-    def ratio(a: str, b: str, key: str = "ms") -> str:
+    def ratio(a: str, b: str, key: str = "walls") -> str:
+        # the median of the ratios of steps taken in the same round (one step of each in turn),
+        # which cancels most of the slow spells caused by other programs on the machine
         ra, rb = res.get(a), res.get(b)
-        return f"{ra[key] / rb[key]:.2f}x" if ra and rb else "-"
+        if not ra or not rb:
+            return "-"
+        pairs = [x / y for x, y in zip(ra[key], rb[key])]
+        return f"{statistics.median(pairs):.2f}x"
 
     return ms, mem, ratio
 
@@ -541,14 +548,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
             print(
                 f"{kind:<5} {hidden:>4} | {ms('minigrad'):>11} {ms('torch'):>9} {ms('numpy'):>9} |"
                 f" {ratio('minigrad', 'torch'):>8} {ratio('minigrad', 'numpy'):>8} |"
-                f" {ratio('minigrad', 'torch', 'cpu_ms'):>13}"
-                f" {ratio('minigrad', 'numpy', 'cpu_ms'):>8} |"
+                f" {ratio('minigrad', 'torch', 'cpus'):>13}"
+                f" {ratio('minigrad', 'numpy', 'cpus'):>8} |"
                 f" {mem('minigrad'):>11} {mem('torch'):>6} {mem('numpy'):>6}",
                 flush=True,
             )
     print(
-        "ms: median wall-clock time of a step; cpu: the same ratios from the median CPU time of"
-        " each process (less sensitive to other programs on the machine)"
+        "ms: median wall-clock time of a step. Ratios: median over rounds of the ratio of the steps"
+        " of one round (the implementations take one step each in turn); cpu: the same from CPU"
+        " time, less sensitive to other programs on the machine"
     )
     print(
         "targets at H=256: LSTM mg/torch <= 1.3x and mg/numpy <= 1.1x; GRU and RNN mg/torch <= 1.0x"
