@@ -79,6 +79,24 @@ class Corpus(NamedTuple):
         )
 
 
+def _encode_chars(text: str, vocab: Vocab) -> np.ndarray:
+    """``vocab.encode(text)`` for a character vocabulary, vectorised through code points."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    singles = {t: i for t, i in vocab.stoi.items() if len(t) == 1}
+    size = int(max(codes.max(), max((ord(t) for t in singles), default=0))) + 1
+    unk = vocab.unk_index
+    table = np.full(size, -1 if unk is None else unk, dtype=np.int64)
+    for t, i in singles.items():
+        table[ord(t)] = i
+    ids = table[codes]
+    if unk is None and (ids < 0).any():
+        bad = text[int(np.flatnonzero(ids < 0)[0])]
+        raise KeyError(f"{bad!r} is not in the vocabulary, which has no <UNK> token")
+    return ids
+
+
 def _lines_to_ids(text: str, vocab: Vocab, lower: bool) -> np.ndarray:
     ids: list[int] = []
     for line in text.splitlines():
@@ -148,7 +166,7 @@ def load_corpus(
         texts = [t.lower() for t in texts]
     if level == "char":
         vocab = Vocab.build(texts[0], max_size=max_size, min_freq=min_freq, level="char")
-        ids = [np.asarray(vocab.encode(list(t)), dtype=np.int64) for t in texts]
+        ids = [_encode_chars(t, vocab) for t in texts]
     else:
         vocab = Vocab.build(
             _word_lines(texts[0], lower), max_size=max_size, min_freq=min_freq, level="word"
@@ -184,6 +202,16 @@ def train_language_model(
     token, is measured on the first ``val_tokens`` tokens of ``corpus.validation`` (all of it
     with ``val_tokens=None``). The learning rate follows a cosine from ``lr`` down to ``lr / 10``
     over the budget (steps or time, whichever runs out first).
+
+    >>> import minigrad
+    >>> from minigrad.models import RNNLanguageModel
+    >>> corpus = load_corpus("names")
+    >>> _ = minigrad.manual_seed(0)
+    >>> model = RNNLanguageModel(len(corpus.vocab), embedding_dim=16, hidden_size=32, cell="gru")
+    >>> history = train_language_model(model, corpus, steps=20, batch_size=16, seq_len=32,
+    ...                                eval_every=10, progress=False)
+    >>> history.steps, history.val_step, history.val_loss[-1] < history.val_loss[0]
+    (20, [10, 20], True)
     """
     from .optim import Adam, AdamW
 
@@ -230,6 +258,15 @@ def generate(
     ``<EOS>`` is shown as a line break. Generation stops at ``<EOS>`` when ``stop_at_eos`` (the
     default when there is no prompt: one name, one line) or after ``max_new_tokens``. Returns
     one string, or a list of ``num_samples`` strings.
+
+    >>> import minigrad
+    >>> from minigrad.models import RNNLanguageModel
+    >>> vocab = Vocab.build("to be or not to be", level="char")
+    >>> _ = minigrad.manual_seed(0)
+    >>> model = RNNLanguageModel(len(vocab), embedding_dim=4, hidden_size=8)   # untrained
+    >>> text = generate(model, vocab, "to ", max_new_tokens=10, seed=0)
+    >>> text.startswith("to "), text == generate(model, vocab, "to ", max_new_tokens=10, seed=0)
+    (True, True)
     """
     if vocab.level is None:
         raise ValueError("generate needs a vocabulary built with level='char' or level='word'")

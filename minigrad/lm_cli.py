@@ -63,9 +63,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--embedding-dim", type=int, default=64, metavar="E", help="default 64")
     t.add_argument("--num-layers", type=int, default=1, metavar="L", help="default 1")
     t.add_argument("--dropout", type=float, default=0.0, metavar="P", help="default 0")
-    t.add_argument("--batch-size", type=int, default=64, metavar="B", help="default 64")
     t.add_argument(
-        "--seq-len", type=int, default=100, metavar="T", help="BPTT length (default 100)"
+        "--batch-size",
+        type=int,
+        default=None,
+        metavar="B",
+        help="default 64 for characters, 32 for words",
+    )
+    t.add_argument(
+        "--seq-len",
+        type=int,
+        default=None,
+        metavar="T",
+        help="BPTT length (default 100 for characters, 35 for words)",
     )
     t.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
     t.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0)")
@@ -134,6 +144,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_args(a: argparse.Namespace) -> None:
+    words = a.level == "word"  # a softmax over 10,000 words: smaller batches
+    if a.batch_size is None:
+        a.batch_size = 32 if words else 64
+    if a.seq_len is None:
+        a.seq_len = 35 if words else 100
     positive = {
         "--hidden-size": a.hidden_size,
         "--embedding-dim": a.embedding_dim,

@@ -336,6 +336,16 @@ class Trainer:
     ``fit`` can be called again to continue training; the history grows.
     A ``KeyboardInterrupt`` stops training cleanly: ``fit`` returns the history so far
     (``interrupted=True``).
+
+    >>> import minigrad, minigrad.nn as nn
+    >>> _ = minigrad.manual_seed(0)
+    >>> x = minigrad.randn(32, 3); y = (x.sum(1) > 0).long()
+    >>> model = nn.Linear(3, 2)
+    >>> trainer = Trainer(model, minigrad.optim.SGD(model.parameters(), lr=0.5),
+    ...                   clip_grad_norm=1.0, eval_every=5, progress=False)
+    >>> history = trainer.fit([(x, y)] * 10, val_data=[(x, y)])
+    >>> history.val_step, round(trainer.evaluate([(x, y)]), 3) == round(history.val_loss[-1], 3)
+    ([5, 10], True)
     """
 
     def __init__(
