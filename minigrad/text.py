@@ -422,7 +422,11 @@ def one_hot(ids: Any, num_classes: int | Vocab, dtype: Any = np.float32) -> Tens
         raise ValueError(
             f"one_hot: ids must lie in [0, {n}), got values from {idx.min()} to {idx.max()}"
         )
-    return _wrap(np.eye(n, dtype=dtype)[idx])
+    # set the ones directly: indexing np.eye(n) would build an n x n matrix first (400 MB in
+    # float32 for a 10,000-word vocabulary)
+    out = np.zeros(idx.shape + (n,), dtype=dtype)
+    np.put_along_axis(out, idx[..., None], 1, axis=-1)
+    return _wrap(out)
 
 
 # ----------------------------------------------------------------------------- LM batches

@@ -102,6 +102,15 @@ def test_one_hot():
         text.one_hot([3], 3)
 
 
+def test_one_hot_of_a_large_vocabulary_builds_only_the_result():
+    x = text.one_hot(np.array([[999_999], [3]]), 1_000_000)  # no 10^6 x 10^6 identity matrix
+    assert x.shape == (2, 1, 1_000_000) and x.dtype == np.float32
+    assert x.numpy().sum() == 2 and x.numpy()[0, 0, 999_999] == 1 and x.numpy()[1, 0, 3] == 1
+    assert text.one_hot(np.zeros(0, dtype=np.int64), 4).shape == (0, 4)
+    assert text.one_hot(2, 4).numpy().tolist() == [0, 0, 1, 0]
+    assert text.one_hot([1], 3, dtype=np.float64).dtype == np.float64
+
+
 # ----------------------------------------------------------------------------- BPTT batches
 
 
