@@ -4,8 +4,17 @@
   what ``minigrad train-lm`` trains and what checkpoints rebuild.
 * :class:`NGramLanguageModel`: counts, smoothed (interpolated Witten-Bell, add-alpha unigrams);
   the baseline every trained model is shown beside.
+* :class:`ConditionedLanguageModel`: a language model whose first state is chosen by a label
+  (one-to-many: a gender in, a name out).
 
-Both are called as ``logits, state = model(x, state)`` with ``x`` of shape (T, B).
+These are called as ``logits, state = model(x, state)`` with ``x`` of shape (T, B). The other
+shapes of recurrent network of Chapter 5 take padded batches and their lengths:
+
+* :class:`RNNTagger` (many-to-many, ``T_y = T_x``): a label for every token.
+* :class:`RNNClassifier` (many-to-one): a label for the whole sequence, from the final state.
+* :class:`Seq2Seq` (many-to-many, ``T_y != T_x``): an encoder-decoder; its ``decode`` method is a
+  step model, so that :func:`minigrad.sampling.sample` and :func:`~minigrad.sampling.beam_search`
+  generate with it.
 
 >>> lm = NGramLanguageModel(n=3, vocab_size=5).fit([0, 1, 2, 3, 4] * 10)
 >>> logits, state = lm(minigrad.tensor([[0], [1]]))     # (T=2, B=1)
@@ -23,9 +32,18 @@ import numpy as np
 import minigrad
 
 from . import nn
+from .checkpoint import register_model
+from .nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from .tensor import Tensor, _wrap
 
-__all__ = ["NGramLanguageModel", "RNNLanguageModel"]
+__all__ = [
+    "ConditionedLanguageModel",
+    "NGramLanguageModel",
+    "RNNClassifier",
+    "RNNLanguageModel",
+    "RNNTagger",
+    "Seq2Seq",
+]
 
 CELLS = ("rnn", "gru", "lstm")
 
@@ -251,6 +269,259 @@ def _as_sequences(ids: Any) -> list[np.ndarray]:
     if ids and all(isinstance(i, (int, np.integer)) for i in ids):
         return [np.asarray(ids, dtype=np.int64)]
     return [np.asarray(s.data if isinstance(s, Tensor) else s, dtype=np.int64).ravel() for s in ids]
+
+
+# ----------------------------------------------------------------------------- Chapter 5's shapes
+
+
+def _recurrent(cell: str, input_size: int, hidden_size: int, **kwargs: Any) -> nn.RNNBase:
+    cell = cell.lower()
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    layer = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}[cell]
+    return getattr(nn, layer)(input_size, hidden_size, **kwargs)
+
+
+def _lengths(lengths: Any, x: Tensor) -> np.ndarray:
+    if lengths is None:
+        return np.full(x.shape[1], x.shape[0], dtype=np.int64)
+    return np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths, dtype=np.int64)
+
+
+def _final_hidden(state: Any, num_layers: int, bidirectional: bool) -> Tensor:
+    """The last layer's final state, both directions side by side: (B, D * H)."""
+    h = state[0] if isinstance(state, tuple) else state
+    if bidirectional:
+        return minigrad.cat([h[2 * num_layers - 2], h[2 * num_layers - 1]], dim=1)
+    return h[num_layers - 1]
+
+
+@register_model
+class RNNTagger(nn.Module):
+    """Many-to-many with ``T_y = T_x``: ``Embedding -> RNN/GRU/LSTM -> Linear`` on every step.
+
+    ``forward(x, lengths=None)`` takes padded ids (T, B) (padding id ``padding_idx``) and the
+    ``B`` lengths, packs them so that the padding is never read (which matters for the reverse
+    direction of a ``bidirectional`` tagger: it starts at each sequence's own last token), and
+    returns logits (T, B, num_classes); the rows past a sequence's end are zeros and should be
+    left out of the loss (targets ``-100``, as :func:`minigrad.text.pad_collate` pads them).
+
+    >>> import minigrad
+    >>> tagger = RNNTagger(vocab_size=20, num_classes=2, embedding_dim=4, hidden_size=8)
+    >>> tuple(tagger(minigrad.ones(5, 3, dtype=minigrad.long), [5, 2, 4]).shape)
+    (5, 3, 2)
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        embedding_dim: int = 32,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        cell: str = "gru",
+        bidirectional: bool = False,
+        padding_idx: int | None = 0,
+    ) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {
+            "vocab_size": vocab_size,
+            "num_classes": num_classes,
+            "embedding_dim": embedding_dim,
+            "hidden_size": hidden_size,
+            "num_layers": num_layers,
+            "cell": cell,
+            "bidirectional": bidirectional,
+            "padding_idx": padding_idx,
+        }
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.rnn = _recurrent(
+            cell, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional
+        )
+        self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, x: Tensor, lengths: Any = None) -> Tensor:  # type: ignore[override]
+        packed = pack_padded_sequence(self.embedding(x), _lengths(lengths, x), enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, total_length=x.shape[0])
+        return self.out(out)
+
+
+@register_model
+class RNNClassifier(nn.Module):
+    """Many-to-one: ``Embedding -> RNN/GRU/LSTM``, then ``Linear`` on the final state.
+
+    ``forward(x, lengths=None)`` takes padded ids (T, B) and the lengths and returns logits
+    (B, num_classes), read from each sequence's own last state (the sequences are packed: the
+    padding never reaches the state). A ``bidirectional`` classifier reads the forward
+    direction's state after the last token and the reverse direction's after the first, side by
+    side.
+
+    >>> import minigrad
+    >>> clf = RNNClassifier(vocab_size=20, num_classes=3, embedding_dim=4, hidden_size=8)
+    >>> tuple(clf(minigrad.ones(5, 2, dtype=minigrad.long), [5, 2]).shape)
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        embedding_dim: int = 32,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        cell: str = "gru",
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        padding_idx: int | None = 0,
+    ) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {
+            "vocab_size": vocab_size,
+            "num_classes": num_classes,
+            "embedding_dim": embedding_dim,
+            "hidden_size": hidden_size,
+            "num_layers": num_layers,
+            "cell": cell,
+            "bidirectional": bidirectional,
+            "dropout": dropout,
+            "padding_idx": padding_idx,
+        }
+        self.num_layers, self.bidirectional = num_layers, bidirectional
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.rnn = _recurrent(
+            cell, embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional
+        )
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, x: Tensor, lengths: Any = None) -> Tensor:  # type: ignore[override]
+        emb = self.drop(self.embedding(x))
+        packed = pack_padded_sequence(emb, _lengths(lengths, x), enforce_sorted=False)
+        _, state = self.rnn(packed)
+        return self.out(self.drop(_final_hidden(state, self.num_layers, self.bidirectional)))
+
+
+@register_model
+class ConditionedLanguageModel(nn.Module):
+    """One-to-many: a label chooses the first state, then a language model writes the sequence.
+
+    ``initial_state(labels)`` turns ``B`` labels into the recurrent layer's first state
+    (``tanh`` of a learned vector per label, shape (1, B, H); for an LSTM the cell state starts
+    at zero); ``forward(x, state)`` is the step-model protocol of :mod:`minigrad.sampling`, so
+    ``sample(model, [bos], state=model.initial_state([label]), eos=eos)`` generates for a label.
+
+    >>> import minigrad
+    >>> lm = ConditionedLanguageModel(vocab_size=30, num_labels=2, hidden_size=16)
+    >>> logits, h = lm(minigrad.zeros(6, 2, dtype=minigrad.long), lm.initial_state([0, 1]))
+    >>> tuple(logits.shape), tuple(h.shape)
+    ((6, 2, 30), (1, 2, 16))
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_labels: int,
+        embedding_dim: int = 32,
+        hidden_size: int = 128,
+        cell: str = "gru",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {
+            "vocab_size": vocab_size,
+            "num_labels": num_labels,
+            "embedding_dim": embedding_dim,
+            "hidden_size": hidden_size,
+            "cell": cell,
+            "dropout": dropout,
+        }
+        self.cell = cell.lower()
+        self.label_embedding = nn.Embedding(num_labels, hidden_size)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.rnn = _recurrent(cell, embedding_dim, hidden_size)
+        self.drop = nn.Dropout(dropout)
+        self.decoder = nn.Linear(hidden_size, vocab_size)
+
+    def initial_state(self, labels: Any) -> Any:
+        """The first state for each label: ``tanh(E[label])``, shape (1, B, H)."""
+        ids = np.asarray(labels.data if isinstance(labels, Tensor) else labels, dtype=np.int64)
+        h0 = self.label_embedding(minigrad.tensor(ids.reshape(-1))).tanh().unsqueeze(0)
+        if self.cell == "lstm":
+            return h0, minigrad.zeros(*h0.shape, dtype=h0.dtype)
+        return h0
+
+    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:  # type: ignore[override]
+        out, state = self.rnn(self.drop(self.embedding(x)), state)
+        return self.decoder(self.drop(out)), state
+
+
+@register_model
+class Seq2Seq(nn.Module):
+    """Many-to-many with ``T_y != T_x``: an encoder RNN reads the source, a decoder RNN writes the
+    target from the encoder's final state.
+
+    * ``encode(src, lengths)``: padded source ids (T_x, B) and their lengths to the decoder's
+      first state, the encoder's final state (1, B, H) (``(h, c)`` for an LSTM). The source is
+      packed, so padding never reaches it.
+    * ``decode(y_prev, state)``: the step-model protocol of :mod:`minigrad.sampling`: target ids
+      (T_y, B), each the token *before* the one to predict (``<BOS>`` first), to logits
+      (T_y, B, V_tgt) and the new state. Greedy decoding is
+      ``sample(model.decode, [bos], state=model.encode(src, lengths), temperature=0, eos=eos,
+      num_samples=B)``; beam search is ``beam_search(model.decode, state, bos, eos)`` for one
+      source.
+    * ``forward(src, lengths, y_prev)``: both, with teacher forcing: the decoder reads the true
+      previous token at every step. Returns the logits (T_y, B, V_tgt).
+
+    >>> import minigrad
+    >>> m = Seq2Seq(src_vocab_size=20, tgt_vocab_size=15, embedding_dim=4, hidden_size=8)
+    >>> src = minigrad.ones(7, 2, dtype=minigrad.long)
+    >>> tuple(m(src, [7, 3], minigrad.ones(4, 2, dtype=minigrad.long)).shape)
+    (4, 2, 15)
+    """
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        embedding_dim: int = 32,
+        hidden_size: int = 128,
+        cell: str = "gru",
+        padding_idx: int | None = 0,
+    ) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {
+            "src_vocab_size": src_vocab_size,
+            "tgt_vocab_size": tgt_vocab_size,
+            "embedding_dim": embedding_dim,
+            "hidden_size": hidden_size,
+            "cell": cell,
+            "padding_idx": padding_idx,
+        }
+        self.src_embedding = nn.Embedding(src_vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.tgt_embedding = nn.Embedding(tgt_vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.encoder = _recurrent(cell, embedding_dim, hidden_size)
+        self.decoder = _recurrent(cell, embedding_dim, hidden_size)
+        self.out = nn.Linear(hidden_size, tgt_vocab_size)
+
+    def encode(self, src: Tensor, lengths: Any = None) -> Any:
+        """The encoder's final state for each source sequence: the decoder's first state."""
+        packed = pack_padded_sequence(
+            self.src_embedding(src), _lengths(lengths, src), enforce_sorted=False
+        )
+        _, state = self.encoder(packed)
+        return state
+
+    def decode(self, y_prev: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """Logits for the next target token after each of ``y_prev`` (T_y, B), and the state."""
+        out, state = self.decoder(self.tgt_embedding(y_prev), state)
+        return self.out(out), state
+
+    def forward(  # type: ignore[override]
+        self, src: Tensor, lengths: Any, y_prev: Tensor
+    ) -> Tensor:
+        logits, _ = self.decode(y_prev, self.encode(src, lengths))
+        return logits
 
 
 _ = minigrad  # the doctests use it
