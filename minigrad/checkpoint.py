@@ -25,7 +25,10 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
+
 from .serialization import load, save
+from .tensor import Tensor
 from .text import Vocab
 
 __all__ = [
@@ -76,9 +79,16 @@ def save_checkpoint(
     vocab: Vocab | None = None,
     config: dict[str, Any] | None = None,
     meta: dict[str, Any] | None = None,
+    dtype: str | None = None,
 ) -> None:
     """Write ``model``'s weights, ``config`` (default ``model.config``), ``vocab`` and ``meta``
-    (JSON-able: training settings, history, validation loss...) to ``path``."""
+    (JSON-able: training settings, history, validation loss...) to ``path``.
+
+    ``dtype="float16"`` stores the floating-point weights in half precision, which halves the
+    file; :func:`load_checkpoint` copies them back into the model's own dtype (float32), so the
+    model computes as before with weights rounded to about three significant digits. Tied
+    weights are stored once.
+    """
     if config is None:
         config = getattr(model, "config", None)
         if config is None:
@@ -86,6 +96,22 @@ def save_checkpoint(
                 f"{type(model).__name__} has no .config; pass config= (the keyword arguments that"
                 " rebuild it)"
             )
+    state = model.state_dict()
+    if dtype is not None:
+        target = np.dtype(dtype)
+        if target.kind != "f":
+            raise ValueError(f"dtype must be a floating-point type such as 'float16', got {dtype}")
+        cast: dict[int, np.ndarray] = {}  # one copy per array, so that tied weights stay tied
+
+        def convert(t: Any) -> Any:
+            a = t.data if isinstance(t, Tensor) else np.asarray(t)
+            if a.dtype.kind != "f":
+                return a
+            if id(a) not in cast:
+                cast[id(a)] = a.astype(target)
+            return cast[id(a)]
+
+        state = type(state)((k, convert(v)) for k, v in state.items())
     directory = os.path.dirname(os.fspath(path))
     if directory:
         os.makedirs(directory, exist_ok=True)
@@ -96,7 +122,7 @@ def save_checkpoint(
             "config": dict(config),
             "vocab": vocab.to_dict() if vocab is not None else None,
             "meta": dict(meta or {}),
-            "state_dict": model.state_dict(),
+            "state_dict": state,
         },
         path,
     )

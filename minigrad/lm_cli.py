@@ -64,6 +64,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--num-layers", type=int, default=1, metavar="L", help="default 1")
     t.add_argument("--dropout", type=float, default=0.0, metavar="P", help="default 0")
     t.add_argument(
+        "--tie-weights",
+        action="store_true",
+        help="share the embedding matrix with the read-out (needs --embedding-dim equal to"
+        " --hidden-size; saves vocabulary x hidden-size parameters on word-level models)",
+    )
+    t.add_argument(
         "--batch-size",
         type=int,
         default=None,
@@ -100,6 +106,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="validate on the first N validation tokens (0: all; default 100000)",
     )
     t.add_argument("--seed", type=int, default=0, help="default 0")
+    t.add_argument(
+        "--save-dtype",
+        default="float32",
+        choices=["float32", "float16"],
+        help="precision of the weights in the checkpoint: float16 halves the file (default"
+        " float32)",
+    )
     t.add_argument(
         "-o", "--out", default=None, metavar="PATH", help=f"checkpoint file (default {DEFAULT_OUT})"
     )
@@ -176,6 +189,11 @@ def _check_args(a: argparse.Namespace) -> None:
         raise CLIError(f"--val-tokens must be >= 0, got {a.val_tokens}")
     if a.steps is None and a.minutes is None and a.epochs is None:
         raise CLIError("give a budget: --steps N (reproducible), --minutes M, or --epochs E")
+    if a.tie_weights and a.embedding_dim != a.hidden_size:
+        raise CLIError(
+            f"--tie-weights needs --embedding-dim equal to --hidden-size, got {a.embedding_dim}"
+            f" and {a.hidden_size}"
+        )
     if a.corpus == "names" and a.level != "char":
         raise CLIError("the names corpus is character-level only: drop --level word")
 
@@ -221,6 +239,7 @@ def run_train(a: argparse.Namespace) -> int:
         num_layers=a.num_layers,
         cell=a.model,
         dropout=a.dropout,
+        tie_weights=a.tie_weights,
     )
     n_params = sum(p.numel() for p in model.parameters())
     say(f"{corpus!r}")
@@ -297,7 +316,13 @@ def run_train(a: argparse.Namespace) -> int:
         "saved": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     try:
-        save_checkpoint(out, model, corpus.vocab, meta=meta)
+        save_checkpoint(
+            out,
+            model,
+            corpus.vocab,
+            meta=meta,
+            dtype=None if a.save_dtype == "float32" else a.save_dtype,
+        )
     except OSError as e:
         raise CLIError(f"cannot write the checkpoint {out}: {e.strerror or e}") from None
     print(

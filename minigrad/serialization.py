@@ -30,15 +30,23 @@ _META = "__minigrad__"
 _FORMAT = "minigrad-npz-1"
 
 
+def _array_key(a: np.ndarray, arrays: dict[str, np.ndarray]) -> str:
+    """The archive entry of ``a``: an array met before (tied weights, whose state dict holds the
+    same array under two names) is stored once and referred to twice."""
+    for key, stored in arrays.items():
+        if stored is a:
+            return key
+    key = f"a{len(arrays)}"
+    arrays[key] = a
+    return key
+
+
 def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
     if isinstance(obj, Tensor):
-        key = f"a{len(arrays)}"
-        arrays[key] = obj.data
+        key = _array_key(obj.data, arrays)
         return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
     if isinstance(obj, np.ndarray):
-        key = f"a{len(arrays)}"
-        arrays[key] = obj
-        return {"__array__": key}
+        return {"__array__": _array_key(obj, arrays)}
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, dict):
@@ -80,7 +88,9 @@ def _decode(obj: Any, arrays: Any) -> Any:
 def save(obj: Any, f: str | os.PathLike | io.IOBase) -> None:
     """Write ``obj`` (a state dict, or a checkpoint dict holding one) to ``f`` as ``.npz``.
 
-    The file name is used as given (numpy would append ``.npz`` otherwise; we do not).
+    The file name is used as given (numpy would append ``.npz`` otherwise; we do not). An array
+    found under several names (tied weights: the same parameter in two modules) is stored once and
+    loads back as one array shared by those names, as ``torch.save`` keeps shared storage.
     """
     arrays: dict[str, np.ndarray] = {}
     meta = {"format": _FORMAT, "object": _encode(obj, arrays, "")}

@@ -200,3 +200,19 @@ def test_argparse_errors_exit_with_code_two(capsys):
         main(["train-lm", "--model", "transformer"])
     assert e.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_train_lm_tied_weights_in_half_precision(tmp_path, corpus_file, capsys):
+    out = tmp_path / "tied.npz"
+    args = ["train-lm", "--corpus", str(corpus_file), "--level", "word", "--hidden-size", "8",
+            "--embedding-dim", "8", "--batch-size", "2", "--seq-len", "4", "--steps", "3",
+            "--eval-every", "3", "--no-progress", "-q", "--out", str(out)]
+    assert main(args + ["--tie-weights", "--save-dtype", "float16"]) == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.config["tie_weights"] is True
+    assert ckpt.model.decoder.weight is ckpt.model.embedding.weight
+    assert ckpt.meta["settings"]["save_dtype"] == "float16"
+    assert minigrad.load(out)["state_dict"]["embedding.weight"].dtype == "float16"
+    capsys.readouterr()
+    _one_line_error(capsys, args + ["--tie-weights", "--embedding-dim", "4"],
+                    "--tie-weights needs --embedding-dim equal to --hidden-size")
