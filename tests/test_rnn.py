@@ -396,6 +396,19 @@ def test_repeated_calls_do_not_share_buffers():
     np.testing.assert_array_equal(late, layer.weight_hh_l0.grad.data)
 
 
+@pytest.mark.parametrize("cls", [nn.RNN, nn.GRU, nn.LSTM])
+def test_backward_twice_with_retain_graph(cls):
+    minigrad.manual_seed(0)
+    layer = cls(I, H, bidirectional=True, dtype=minigrad.float64)
+    x = minigrad.randn(T, B, I, dtype=minigrad.float64, requires_grad=True)
+    out, _ = layer(x)
+    loss = (out * out).sum()
+    loss.backward(retain_graph=True)
+    once = x.grad.data.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * once, rtol=1e-12)
+
+
 # --------------------------------------------------------------------------------------------------
 # Long sequences, training, dropout, initialisation, state dicts
 # --------------------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ __all__ = [
     "RNNCell",
     "RNNCellBase",
     "RNNRecurrence",
+    "empty_cache",
 ]
 
 
