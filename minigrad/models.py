@@ -229,6 +229,44 @@ class NGramLanguageModel:
             hist[0, -len(ctx) :] = ctx
         return self._dense(hist)[0]
 
+    def token_log_probs(self, ids: Sequence[int] | np.ndarray | Tensor) -> np.ndarray:
+        """``log P(ids[t] | ids[:t])`` for t = 1 .. len(ids) - 1, straight from the counts.
+
+        The numbers :func:`minigrad.sampling.token_log_probs` gives for this model (in float64),
+        without the (T, V) table of every token's probability that a step model returns: fast at
+        the word level, where V is 10,000 and that table would hold 10,000 numbers per token.
+
+        >>> lm = NGramLanguageModel(n=2, vocab_size=3).fit([0, 1, 2, 0, 1, 2, 0, 1])
+        >>> lm.token_log_probs([0, 1, 2]).round(3)
+        array([-0.173, -0.278])
+        """
+        arr = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+        if arr.ndim != 1 or len(arr) < 2 or arr.dtype.kind not in "iu":
+            raise ValueError("token_log_probs needs a 1-D sequence of at least two integer ids")
+        arr = arr.astype(np.int64)
+        v = self.vocab_size
+        if arr.min() < 0 or arr.max() >= v:
+            raise ValueError(f"token ids must lie in [0, {v}), got {arr.min()}..{arr.max()}")
+        target = arr[1:]
+        p = self.unigram[target].astype(np.float64)
+        for k in range(1, min(self.n, len(arr))):
+            # the context of the target at position j + k - 1 is arr[j : j + k]
+            ctx = _encode(np.lib.stride_tricks.sliding_window_view(arr[:-1], k), v)
+            rows = np.arange(k - 1, len(target))
+            ck, totals, distinct = self._contexts[k - 1]
+            if not len(ck):
+                break
+            pos = np.minimum(np.searchsorted(ck, ctx), len(ck) - 1)
+            seen = ck[pos] == ctx
+            rows, ctx, pos = rows[seen], ctx[seen], pos[seen]
+            pk, pc = self._pairs[k - 1]
+            pair = ctx * v + target[rows]
+            at = np.minimum(np.searchsorted(pk, pair), len(pk) - 1)
+            count = np.where(pk[at] == pair, pc[at], 0).astype(np.float64)
+            t, d = totals[pos].astype(np.float64), distinct[pos].astype(np.float64)
+            p[rows] = (count + d * p[rows]) / (t + d)
+        return np.log(p)
+
     def __call__(self, x: Tensor | np.ndarray, state: Any = None) -> tuple[Tensor, Any]:
         ids = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.int64)
         if ids.ndim != 2:

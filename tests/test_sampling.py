@@ -202,3 +202,20 @@ def test_argument_errors():
         sampling.token_log_probs(lm, [1])
     with pytest.raises(TypeError, match=r"\(logits, state\)"):
         sampling.token_log_probs(lambda x, s=None: x, [1, 2])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_ngram_token_log_probs_from_counts_equal_the_step_model(n):
+    gen = np.random.default_rng(n)
+    train = [gen.integers(0, V, 300), gen.integers(0, V // 2, 40)]  # two sequences
+    lm = NGramLanguageModel(n=n, vocab_size=V).fit(train)
+    ids = gen.integers(0, V, 120)  # contexts seen and unseen
+    fast = lm.token_log_probs(ids)
+    assert fast.shape == (119,) and fast.dtype == np.float64
+    assert np.allclose(fast, sampling.token_log_probs(lm, ids), atol=1e-5)
+    short = ids[:2]
+    assert np.allclose(lm.token_log_probs(short), sampling.token_log_probs(lm, short), atol=1e-5)
+    with pytest.raises(ValueError, match="at least two"):
+        lm.token_log_probs([1])
+    with pytest.raises(ValueError, match="must lie in"):
+        lm.token_log_probs([0, V])
