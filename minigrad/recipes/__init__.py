@@ -1,0 +1,1 @@
+"""Reproducible runs that make the book's checkpoints: ``python -m minigrad.recipes.NAME``."""
