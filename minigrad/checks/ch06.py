@@ -156,7 +156,7 @@ def _embedding_forward(W: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 @exercise("6.2", "embedding_lookup")
 def check_embedding_lookup(fn: Any) -> list[Case]:
-    """Check ``embedding_lookup(W, ids)``: the one-hot rows of ``ids`` times ``W`` (|V|, n_e),
+    """Check ``embedding_lookup(W, ids)``: the one-hot rows of ``ids`` times ``W``, ``(|V|, n_e)``,
     shape ``ids.shape + (n_e,)``, against ``nn.Embedding.from_pretrained(W)``."""
 
     def case(V: int, n_e: int, ids: np.ndarray, what: str, seed: int) -> Case:
@@ -210,7 +210,7 @@ def _embedding_grad(W: np.ndarray, ids: np.ndarray, grad_out: np.ndarray) -> np.
 @exercise("6.3", "embedding_backward")
 def check_embedding_backward(fn: Any) -> list[Case]:
     """Check ``embedding_backward(grad_out, ids, vocab_size)``: the gradient of the lookup's
-    weight, (|V|, n_e), against the ``.grad`` that autograd leaves on ``nn.Embedding``."""
+    weight, ``(|V|, n_e)``, against the ``.grad`` that autograd leaves on ``nn.Embedding``."""
 
     def case(V: int, n_e: int, ids: np.ndarray, what: str, seed: int) -> Case:
         def run() -> None:
