@@ -125,7 +125,7 @@ def genre_ids(text: str, vocab: Vocab) -> list[int]:
     return [vocab[w] for w in word_tokenize(text)]
 
 
-def train_genre(epochs: int = 3, seed: int = 0, per_class: int = 10000, hidden_size: int = 64,
+def train_genre(epochs: int = 6, seed: int = 0, per_class: int = 10000, hidden_size: int = 64,
                 embedding_dim: int = 32, lr: float = 3e-3, batch_size: int = 64,
                 verbose: bool = True) -> tuple[RNNClassifier, Vocab, dict[str, Any]]:
     """A GRU classifier of lines by genre, on ``line_genre(seed=0, per_class=per_class)``."""
