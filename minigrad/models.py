@@ -15,6 +15,8 @@ shapes of recurrent network of Chapter 5 take padded batches and their lengths:
 * :class:`Seq2Seq` (many-to-many, ``T_y != T_x``): an encoder-decoder; its ``decode`` method is a
   step model, so that :func:`minigrad.sampling.sample` and :func:`~minigrad.sampling.beam_search`
   generate with it.
+* :class:`AttentionSeq2Seq` (Chapter 14): the same with additive (Bahdanau) attention, the
+  decoder reading a weighted average of all the encoder's outputs at every step.
 
 >>> lm = NGramLanguageModel(n=3, vocab_size=5).fit([0, 1, 2, 3, 4] * 10)
 >>> logits, state = lm(minigrad.tensor([[0], [1]]))     # (T=2, B=1)
@@ -25,7 +27,7 @@ shapes of recurrent network of Chapter 5 take padded batches and their lengths:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -37,6 +39,8 @@ from .nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from .tensor import Tensor, _wrap
 
 __all__ = [
+    "AttentionSeq2Seq",
+    "AttentionState",
     "ConditionedLanguageModel",
     "NGramLanguageModel",
     "RNNClassifier",
@@ -554,6 +558,120 @@ class Seq2Seq(nn.Module):
         """Logits for the next target token after each of ``y_prev`` (T_y, B), and the state."""
         out, state = self.decoder(self.tgt_embedding(y_prev), state)
         return self.out(out), state
+
+    def forward(  # type: ignore[override]
+        self, src: Tensor, lengths: Any, y_prev: Tensor
+    ) -> Tensor:
+        logits, _ = self.decode(y_prev, self.encode(src, lengths))
+        return logits
+
+
+class AttentionState(NamedTuple):
+    """What :class:`AttentionSeq2Seq`'s decoder carries from step to step, batch on dimension 1.
+
+    ``h`` the decoder's state s<t> (1, B, H); ``memory`` the encoder's outputs a<t'> (T_x, B, D*H);
+    ``keys`` their projections ``W_a a<t'>`` (T_x, B, A), computed once; ``mask`` (T_x, B), true
+    where t' is a real source position (not padding).
+    """
+
+    h: Tensor
+    memory: Tensor
+    keys: Tensor
+    mask: np.ndarray
+
+
+@register_model
+class AttentionSeq2Seq(nn.Module):
+    """An encoder-decoder with additive (Bahdanau) attention, in the notes' notation.
+
+    The encoder, a GRU (bidirectional by default), reads the source and keeps *every* output
+    a<t'> (the two directions side by side). At output step t the decoder, a GRU cell with state
+    s<t>, scores each source position from its previous state::
+
+        e<t,t'> = v . tanh(W_s s<t-1> + b + W_a a<t'>)      alpha<t,t'> = softmax over t' of e<t,t'>
+        c<t> = sum over t' of alpha<t,t'> a<t'>              (the context)
+        s<t> = GRUCell([embedding of y<t-1>, c<t>], s<t-1>)
+        y_hat<t> = softmax(W_y [s<t>, c<t>] + b_y)
+
+    Padding positions get ``alpha = 0``. The first state s<0> is ``tanh`` of a linear map of the
+    encoder's final states. ``encode``, ``decode`` and ``forward`` are called as those of
+    :class:`Seq2Seq` (``decode`` is a step model; the state is an :class:`AttentionState`), and
+    after each ``decode`` the attention weights are in ``last_attention``, a numpy array
+    (T_y, B, T_x): row t says where output step t looked.
+
+    >>> import minigrad
+    >>> m = AttentionSeq2Seq(src_vocab_size=20, tgt_vocab_size=15, embedding_dim=4, hidden_size=8)
+    >>> src = minigrad.ones(7, 2, dtype=minigrad.long)
+    >>> tuple(m(src, [7, 3], minigrad.ones(4, 2, dtype=minigrad.long)).shape)
+    (4, 2, 15)
+    >>> m.last_attention.shape, float(m.last_attention[:, 1, 3:].max())   # padding: weight 0
+    ((4, 2, 7), 0.0)
+    """
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        embedding_dim: int = 32,
+        hidden_size: int = 64,
+        attention_size: int | None = None,
+        bidirectional: bool = True,
+        padding_idx: int | None = 0,
+    ) -> None:
+        super().__init__()
+        attention_size = hidden_size if attention_size is None else attention_size
+        self.config: dict[str, Any] = {
+            "src_vocab_size": src_vocab_size,
+            "tgt_vocab_size": tgt_vocab_size,
+            "embedding_dim": embedding_dim,
+            "hidden_size": hidden_size,
+            "attention_size": attention_size,
+            "bidirectional": bidirectional,
+            "padding_idx": padding_idx,
+        }
+        d = 2 if bidirectional else 1
+        self.bidirectional = bidirectional
+        self.src_embedding = nn.Embedding(src_vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.tgt_embedding = nn.Embedding(tgt_vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.encoder = nn.GRU(embedding_dim, hidden_size, bidirectional=bidirectional)
+        self.bridge = nn.Linear(d * hidden_size, hidden_size)
+        self.attn_memory = nn.Linear(d * hidden_size, attention_size, bias=False)  # W_a
+        self.attn_state = nn.Linear(hidden_size, attention_size)  # W_s, b
+        self.attn_v = nn.Linear(attention_size, 1, bias=False)  # v
+        self.decoder = nn.GRUCell(embedding_dim + d * hidden_size, hidden_size)
+        self.out = nn.Linear(hidden_size + d * hidden_size, tgt_vocab_size)
+        self.last_attention: np.ndarray | None = None
+
+    def encode(self, src: Tensor, lengths: Any = None) -> AttentionState:
+        """Every encoder output a<t'>, their keys, the padding mask and the first state s<0>."""
+        lens = _lengths(lengths, src)
+        packed = pack_padded_sequence(self.src_embedding(src), lens, enforce_sorted=False)
+        out, h_n = self.encoder(packed)
+        memory, _ = pad_packed_sequence(out, total_length=src.shape[0])
+        final = _final_hidden(h_n, 1, self.bidirectional)
+        h0 = self.bridge(final).tanh().unsqueeze(0)
+        mask = np.arange(src.shape[0])[:, None] < lens[None, :]
+        return AttentionState(h0, memory, self.attn_memory(memory), mask)
+
+    def attend(self, s_prev: Tensor, state: AttentionState) -> tuple[Tensor, Tensor]:
+        """One step's attention weights alpha (T_x, B) and context c (B, D*H) from s<t-1> (B, H)."""
+        e = self.attn_v((state.keys + self.attn_state(s_prev)).tanh()).squeeze(-1)
+        alpha = nn.functional.softmax(e.masked_fill(~state.mask, -np.inf), dim=0)
+        context = (alpha.unsqueeze(-1) * state.memory).sum(0)
+        return alpha, context
+
+    def decode(self, y_prev: Tensor, state: AttentionState) -> tuple[Tensor, AttentionState]:
+        """Logits (T_y, B, V_tgt) for the token after each of ``y_prev`` (T_y, B), and the state."""
+        emb = self.tgt_embedding(y_prev)
+        h = state.h[0]
+        rows, weights = [], []
+        for t in range(y_prev.shape[0]):
+            alpha, context = self.attend(h, state)
+            h = self.decoder(minigrad.cat([emb[t], context], dim=1), h)
+            rows.append(minigrad.cat([h, context], dim=1))
+            weights.append(alpha.detach().numpy().T)
+        self.last_attention = np.stack(weights)
+        return self.out(minigrad.stack(rows)), state._replace(h=h.unsqueeze(0))
 
     def forward(  # type: ignore[override]
         self, src: Tensor, lengths: Any, y_prev: Tensor

@@ -11,7 +11,7 @@ runtime dependency of minigrad; a loader whose package is missing raises
 Generated tasks (:mod:`minigrad.data.tasks`), each
 ``task(seed=...) -> Splits(train, validation, test)``:
 :func:`name_tagging`, :func:`line_genre`, :func:`gendered_names`, :func:`names_corpus`,
-:func:`number_agreement`, :func:`date_formats`.
+:func:`number_agreement`, :func:`date_formats`, :func:`date_sentences`.
 
 >>> from minigrad.data import number_agreement
 >>> train, val, test = number_agreement(distance=(0, 4), n_train=100, seed=0)
@@ -36,13 +36,16 @@ from .shakespeare_plays import (
 from .tasks import (
     AGREEMENT_LABELS,
     DATE_FORMATS,
+    FILLER_WORDS,
     Agreement,
     DatePair,
+    DateSentence,
     GenderedName,
     GenreLine,
     Splits,
     TaggedLine,
     date_formats,
+    date_sentences,
     gendered_names,
     line_genre,
     name_tagging,
@@ -60,7 +63,9 @@ __all__ = [
     "VALIDATION_PLAYS",
     "Agreement",
     "DatePair",
+    "DateSentence",
     "Direction",
+    "FILLER_WORDS",
     "FirstName",
     "GenderedName",
     "GenreLine",
@@ -71,6 +76,7 @@ __all__ = [
     "Splits",
     "TaggedLine",
     "date_formats",
+    "date_sentences",
     "first_names",
     "gendered_names",
     "line_genre",

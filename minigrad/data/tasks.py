@@ -8,6 +8,8 @@
 * :func:`number_agreement`, many-to-one over a long distance:
   ``(["the", "cats", "that", "the", "dog", "chased"], 1)`` (0: was, 1: were)
 * :func:`date_formats`, many-to-many with T_x != T_y: ``("3 May 1979", "1979-05-03")``
+* :func:`date_sentences`, the same dates inside filler words, for inputs of up to ~110
+  characters: ``("the letter came on 3 May 1979 after the rain", "1979-05-03")``
 
 Every example is a named tuple whose first two fields are the input and the target, so
 ``x, y = example[:2]`` works everywhere and the other fields (the play a line came from, the
@@ -36,11 +38,14 @@ __all__ = [
     "DATE_FORMATS",
     "Agreement",
     "DatePair",
+    "DateSentence",
+    "FILLER_WORDS",
     "GenderedName",
     "GenreLine",
     "Splits",
     "TaggedLine",
     "date_formats",
+    "date_sentences",
     "gendered_names",
     "line_genre",
     "name_tagging",
@@ -573,3 +578,69 @@ def date_formats(
     return Splits(
         pairs[:n_train], pairs[n_train : n_train + n_validation], pairs[n_train + n_validation :]
     )
+
+
+FILLER_WORDS: tuple[str, ...] = (
+    "a", "about", "after", "again", "all", "and", "at", "before", "by", "came", "day",
+    "evening", "friends", "from", "had", "her", "his", "home", "it", "late", "letter", "long",
+    "met", "morning", "note", "of", "old", "on", "our", "rain", "said", "sent", "signed", "so",
+    "the", "them", "then", "they", "to", "town", "train", "walked", "was", "we", "were", "with",
+    "wrote",
+)
+"""The words that :func:`date_sentences` puts around a date: lower case, no digits, and none is a
+month, a month's three-letter abbreviation or a weekday, so that the date is the only date."""
+
+
+class DateSentence(NamedTuple):
+    """A date inside filler words, its ISO 8601 form, the date's format, and where the date
+    stands in ``source``: ``source[start:end]`` is the date as written."""
+
+    source: str
+    target: str
+    format: str
+    start: int
+    end: int
+
+
+def date_sentences(
+    n_train: int = 10000,
+    n_validation: int = 1000,
+    n_test: int = 1000,
+    seed: int = 0,
+    formats: Sequence[str] | None = None,
+    max_words: int = 16,
+    years: tuple[int, int] = (1900, 2099),
+) -> Splits:
+    """:func:`date_formats` with filler words before and after the date, for longer inputs.
+
+    Each date of ``date_formats(n_train, n_validation, n_test, seed, formats, years)`` gets a
+    number of filler words (from :data:`FILLER_WORDS`) drawn uniformly from 0 to ``max_words``,
+    split at a uniform point into the words before the date and the words after it. The target
+    is unchanged, so the task is to find the date in a longer input and then to convert it; with
+    the default 16 words, inputs run from 8 to about 110 characters.
+
+    >>> from minigrad.data import date_sentences
+    >>> one = date_sentences(n_train=1, n_validation=0, n_test=0, formats=["3 September 1979"])
+    >>> ex = one.train[0]
+    >>> ex.source
+    'them before signed town we had 15 February 2070 a the her old'
+    >>> ex.source[ex.start : ex.end], ex.target
+    ('15 February 2070', '2070-02-15')
+    """
+    if max_words < 0:
+        raise ValueError(f"max_words must be >= 0, got {max_words}")
+    dates = date_formats(n_train, n_validation, n_test, seed=seed, formats=formats, years=years)
+    rng = np.random.default_rng([seed, 14])
+    out = []
+    for split in dates:
+        rows = []
+        for ex in split:
+            n = int(rng.integers(max_words + 1))
+            before = int(rng.integers(n + 1))
+            words = [FILLER_WORDS[i] for i in rng.integers(len(FILLER_WORDS), size=n)]
+            head = " ".join(words[:before])
+            start = len(head) + 1 if head else 0
+            source = " ".join([*words[:before], ex.source, *words[before:]])
+            rows.append(DateSentence(source, ex.target, ex.format, start, start + len(ex.source)))
+        out.append(rows)
+    return Splits(*out)

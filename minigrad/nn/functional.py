@@ -101,6 +101,49 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # 
     return ops.Dropout.apply(input, p=p)
 
 
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """``softmax(Q K^T * scale + mask) V`` over the last two dimensions, as PyTorch computes it.
+
+    ``query`` (..., L, E), ``key`` (..., S, E) and ``value`` (..., S, Ev) give (..., L, Ev); the
+    leading dimensions (batch, heads) broadcast. ``scale`` defaults to ``1 / sqrt(E)``.
+    ``attn_mask`` broadcasts to (..., L, S): a boolean mask says where a query *may* attend
+    (``True``: attend; PyTorch's convention), a float mask is added to the scores. ``is_causal``
+    lets position ``i`` attend to ``j <= i`` only. A row whose keys are all masked has no
+    softmax: its output is NaN, as in PyTorch. ``dropout_p`` drops attention weights (pass 0 when
+    evaluating).
+
+    >>> import minigrad
+    >>> q = k = v = minigrad.eye(3).unsqueeze(0)           # (1, 3, 3)
+    >>> out = scaled_dot_product_attention(q, k, v, is_causal=True)
+    >>> [round(float(x), 3) for x in out[0, 0]]          # the first query sees only the first key
+    [1.0, 0.0, 0.0]
+    """
+    scale = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else float(scale)
+    scores = query.matmul(key.transpose(-2, -1)) * scale
+    length, source = scores.shape[-2], scores.shape[-1]
+    if is_causal:
+        scores = scores.masked_fill(~np.tril(np.ones((length, source), dtype=bool)), -np.inf)
+    if attn_mask is not None:
+        mask = _data(attn_mask) if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        if mask.dtype == bool:
+            scores = scores.masked_fill(~mask, -np.inf)
+        else:
+            bias = attn_mask if isinstance(attn_mask, Tensor) else _wrap(mask.astype(scores.dtype))
+            scores = scores + bias
+    weights = softmax(scores, dim=-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights.matmul(value)
+
+
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """Integer class indices to one-hot vectors (int64), as ``torch.nn.functional.one_hot``."""
     idx = np.asarray(_data(tensor))
