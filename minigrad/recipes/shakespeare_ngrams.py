@@ -1,6 +1,6 @@
 """The n-gram baselines of the character-level Shakespeare language models (Chapters 11 and 13).
 
-Fits :class:`minigrad.models.NGramLanguageModel` for n = 2 to 5 on the training plays and measures
+Fits :class:`minigrad.models.NGramLanguageModel` for n = 1 to 5 on the training plays and measures
 the validation loss, in nats per character, on the same first 100,000 validation characters on
 which ``minigrad train-lm`` reports its models' validation loss::
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     corpus = load_corpus("shakespeare", level="char")
     val = corpus.validation[: a.val_tokens + 1]
     losses = {}
-    for n in (2, 3, 4, 5):
+    for n in (1, 2, 3, 4, 5):
         lm = NGramLanguageModel(n, len(corpus.vocab)).fit(corpus.train)
         losses[str(n)] = round(mean_nll(lm, val), 4)
         print(f"{n}-gram: {losses[str(n)]:.4f} nats/char", flush=True)
