@@ -2,7 +2,8 @@
 
 Fits :class:`minigrad.models.NGramLanguageModel` for n = 1 to 5 on the training plays and measures
 the validation loss, in nats per character, on the same first 100,000 validation characters on
-which ``minigrad train-lm`` reports its models' validation loss::
+which ``minigrad train-lm`` reports its models' validation loss (and records the size of the
+training text)::
 
     python -m minigrad.recipes.shakespeare_ngrams
 
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     with open(a.out, "w") as f:
         json.dump({"command": "python -m minigrad.recipes.shakespeare_ngrams",
-                   "val_tokens": a.val_tokens, "val_loss": losses}, f, indent=1)
+                   "train_tokens": int(len(corpus.train)), "val_tokens": a.val_tokens,
+                   "val_loss": losses}, f, indent=1)
         f.write("\n")
     print(f"wrote {a.out}")
 
