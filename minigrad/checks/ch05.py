@@ -11,8 +11,9 @@
 
 Layouts are the library's (PyTorch's): time first, a padded batch is ``(T, B, ...)`` and
 ``lengths`` holds the ``B`` real lengths. The checks compare with :mod:`minigrad`'s own layers
-(the packed ``h_n`` of a GRU, ``cross_entropy`` with ``ignore_index``, :func:`minigrad.sampling.
-sample` with ``temperature=0``) and recognise the usual mistakes: reading the last padded row,
+(the packed ``h_n`` of a GRU, ``cross_entropy`` with ``ignore_index``,
+:func:`minigrad.sampling.sample` with ``temperature=0``) and recognise the usual mistakes:
+reading the last padded row,
 an off-by-one, averaging over the padding, precision and recall swapped, ``<EOS>`` kept, a
 decoder fed the wrong token.
 """

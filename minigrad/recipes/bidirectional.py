@@ -1,9 +1,10 @@
 """The bidirectional name tagger of Chapter 12, *Bidirectional RNNs*: ``ch12_tagger_bi.npz``.
 
-The same recipe as Chapter 5's unidirectional tagger (:func:`minigrad.recipes.types_of_rnns.
-train_tagger`: a GRU over cased words with ``<Unk>`` for unknown capitalised words, word dropout
-0.5, six epochs of Adam, seed 0), with ``bidirectional=True``, so that the two taggers differ in
-nothing else. Run ``python -m minigrad.recipes.bidirectional``.
+The same recipe as Chapter 5's unidirectional tagger
+(:func:`minigrad.recipes.types_of_rnns.train_tagger`: a GRU over cased words with ``<Unk>`` for
+unknown capitalised words, word dropout 0.5, six epochs of Adam, seed 0), with
+``bidirectional=True``, so that the two taggers differ in nothing else. Run
+``OPENBLAS_NUM_THREADS=1 python -m minigrad.recipes.bidirectional``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ One model per shape of recurrent network, each on a task of :mod:`minigrad.data`
 * ``ch05_dates.npz``: an encoder-decoder from human dates to ISO 8601 (many-to-many,
   ``T_y != T_x``).
 
-Run ``python -m minigrad.recipes.types_of_rnns`` (all four, a few minutes on one CPU thread) or
-name some: ``python -m minigrad.recipes.types_of_rnns tagger dates``. Every random source is
+Run ``OPENBLAS_NUM_THREADS=1 python -m minigrad.recipes.types_of_rnns`` (all four, a few minutes
+on one CPU thread; without the variable numpy's matrix library may spin up threads that only slow
+these small matrices down) or name some: ``python -m minigrad.recipes.types_of_rnns tagger
+dates``. Every random source is
 seeded, so a run repeats. Each checkpoint keeps its vocabulary (the dates model keeps the source
 vocabulary, its target vocabulary is in ``meta["target_vocab"]``), its training history and the
 settings used, in ``meta``.
