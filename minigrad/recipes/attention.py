@@ -10,10 +10,12 @@ character, with teacher forcing and the same budget (epochs, batches, optimiser)
   encoder (H = 64 each way) and a decoder with additive attention over all its outputs.
 
 Run ``python -m minigrad.recipes.attention`` (both; a few minutes each on one CPU thread) or
-name one: ``python -m minigrad.recipes.attention attention``. Every random source is seeded.
-Each checkpoint keeps the source vocabulary, the target vocabulary in ``meta["target_vocab"]``,
-the loss per epoch and the settings, in ``meta``. :func:`date_ids`, :func:`date_batch` and
-:func:`translate` are what the chapter uses on them.
+name one: ``python -m minigrad.recipes.attention attention``. With ``--epochs N`` (other than
+the default 8) the file is ``14_dates_{kind}_{N}ep.npz``: the chapter also loads
+``14_dates_plain_24ep.npz``, the plain model given three times the budget. Every random source
+is seeded. Each checkpoint keeps the source vocabulary, the target vocabulary in
+``meta["target_vocab"]``, the loss per epoch and the settings, in ``meta``. :func:`date_ids`,
+:func:`date_batch` and :func:`translate` are what the chapter uses on them.
 """
 
 from __future__ import annotations
@@ -144,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         model, vocab, meta = train_dates(kind, epochs=args.epochs)
         meta["seconds"] = round(time.perf_counter() - t0, 1)
         meta["recipe"] = f"python -m minigrad.recipes.attention {kind}"
-        path = os.path.join(args.out, f"14_dates_{kind}.npz")
+        suffix = "" if args.epochs == 8 else f"_{args.epochs}ep"
+        meta["recipe"] += "" if args.epochs == 8 else f" --epochs {args.epochs}"
+        path = os.path.join(args.out, f"14_dates_{kind}{suffix}.npz")
         save_checkpoint(path, model, vocab, meta=meta)
         print(f"{kind}: {meta['seconds']} s, saved {path} "
               f"({os.path.getsize(path) / 1e6:.2f} MB)", flush=True)
