@@ -1,13 +1,13 @@
 """Checks for chapter 14, *After RNNs: attention* (``exercises/14_attention.ipynb``).
 
-=====  ===============================  ========================================
- no.   exercise                         check
-=====  ===============================  ========================================
- 14.1  ``causal_mask``                  :func:`check_causal_mask`
- 14.2  ``scaled_dot_product_attention``  :func:`check_scaled_dot_product_attention`
- 14.3  ``additive_attention_step``      :func:`check_additive_attention_step`
- 14.4  ``positional_encoding``          :func:`check_positional_encoding`
-=====  ===============================  ========================================
+=====  ==================================  ============================================
+ no.   exercise                            check
+=====  ==================================  ============================================
+ 14.1  ``causal_mask``                     :func:`check_causal_mask`
+ 14.2  ``scaled_dot_product_attention``    :func:`check_scaled_dot_product_attention`
+ 14.3  ``additive_attention_step``         :func:`check_additive_attention_step`
+ 14.4  ``positional_encoding``             :func:`check_positional_encoding`
+=====  ==================================  ============================================
 
 Everything is numpy. Sequences are rows: queries ``Q`` are ``(..., T_q, d)``, keys ``K``
 ``(..., T_k, d)``, values ``V`` ``(..., T_k, d_v)``; a mask is boolean and ``True`` where a
