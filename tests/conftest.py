@@ -16,6 +16,10 @@ import os
 # workers) and makes floating point results independent of the thread count.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# CI exports MPLBACKEND=Agg (no screen). Notebook kernels inherit it, and under Agg plt.show()
+# displays nothing, so a notebook shows its figures only through an explicit `%matplotlib inline`.
+# Setting it here too makes a missing (or commented-out) magic fail locally as it fails in CI.
+os.environ["MPLBACKEND"] = "Agg"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
