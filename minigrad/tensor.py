@@ -196,24 +196,17 @@ class Function:
         else:
             needs = tuple([t.requires_grad for t in inputs])
             out = fn.forward(*[t.data for t in inputs], **params)
-        if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars
-            out = np.asarray(out)
-        if _state.anomaly:
-            fn._check_forward(inputs, out)
-        res = _new(Tensor)
-        res.data = out
-        res._grad = None
-        res._hooks = None
-        res._retains_grad = False
-        if True in needs and _state.grad_enabled:
-            fn.needs_input_grad = needs
-            fn.parents = inputs
-            res._ctx = fn
-            res.requires_grad = True
-        else:
-            res._ctx = None
-            res.requires_grad = False
-        return res
+        return _record(fn, inputs, needs, out)
+
+    @classmethod
+    def apply_with_constant(cls, x: Tensor, c: Any) -> Tensor:
+        """``apply(x, c=c)`` for the ops of one tensor and one Python number (``t * 2``, ``1 - t``).
+
+        The same node, without the keyword dictionary: building and unpacking it cost about 0.4
+        microseconds, a sixth of such an op's forward on a 3-vector (2.7 against 2.3 measured).
+        """
+        fn = _new(cls)
+        return _record(fn, (x,), _NEEDS1[x.requires_grad], fn.forward(x.data, c))
 
     @property
     def name(self) -> str:
@@ -251,6 +244,28 @@ _new = object.__new__
 # needs_input_grad for one and two inputs, shared constants (no allocation per op)
 _NEEDS1 = ((False,), (True,))  # indexed by a bool
 _NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
+
+
+def _record(fn: Function, inputs: tuple, needs: tuple, out: Any) -> Tensor:
+    """Wrap ``fn``'s forward result in a tensor, linked to ``fn`` if it needs a gradient."""
+    if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars
+        out = np.asarray(out)
+    if _state.anomaly:
+        fn._check_forward(inputs, out)
+    res = _new(Tensor)
+    res.data = out
+    res._grad = None
+    res._hooks = None
+    res._retains_grad = False
+    if True in needs and _state.grad_enabled:
+        fn.needs_input_grad = needs
+        fn.parents = inputs
+        res._ctx = fn
+        res.requires_grad = True
+    else:
+        res._ctx = None
+        res.requires_grad = False
+    return res
 
 
 def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -607,48 +622,48 @@ class Tensor:
         if isinstance(other, Tensor):
             return _ops.Add.apply(self, other)
         if type(other) in _PYNUM:
-            return _ops.AddConst.apply(self, c=other)
+            return _ops.AddConst.apply_with_constant(self, other)
         return _ops.Add.apply(self, as_tensor(other, self))
 
     def __radd__(self, other: TensorLike) -> Tensor:
         if type(other) in _PYNUM:
-            return _ops.AddConst.apply(self, c=other)
+            return _ops.AddConst.apply_with_constant(self, other)
         return _ops.Add.apply(as_tensor(other, self), self)
 
     def __sub__(self, other: TensorLike) -> Tensor:
         if isinstance(other, Tensor):
             return _ops.Sub.apply(self, other)
         if type(other) in _PYNUM:
-            return _ops.AddConst.apply(self, c=-other)
+            return _ops.AddConst.apply_with_constant(self, -other)
         return _ops.Sub.apply(self, as_tensor(other, self))
 
     def __rsub__(self, other: TensorLike) -> Tensor:
         if type(other) in _PYNUM:
-            return _ops.RSubConst.apply(self, c=other)
+            return _ops.RSubConst.apply_with_constant(self, other)
         return _ops.Sub.apply(as_tensor(other, self), self)
 
     def __mul__(self, other: TensorLike) -> Tensor:
         if isinstance(other, Tensor):
             return _ops.Mul.apply(self, other)
         if type(other) in _PYNUM:
-            return _ops.MulConst.apply(self, c=other)
+            return _ops.MulConst.apply_with_constant(self, other)
         return _ops.Mul.apply(self, as_tensor(other, self))
 
     def __rmul__(self, other: TensorLike) -> Tensor:
         if type(other) in _PYNUM:
-            return _ops.MulConst.apply(self, c=other)
+            return _ops.MulConst.apply_with_constant(self, other)
         return _ops.Mul.apply(as_tensor(other, self), self)
 
     def __truediv__(self, other: TensorLike) -> Tensor:
         if isinstance(other, Tensor):
             return _ops.Div.apply(self, other)
         if type(other) in _PYNUM and self.data.dtype.kind == "f":
-            return _ops.DivConst.apply(self, c=other)
+            return _ops.DivConst.apply_with_constant(self, other)
         return _ops.Div.apply(self, as_tensor(other, self))
 
     def __rtruediv__(self, other: TensorLike) -> Tensor:
         if type(other) in _PYNUM and self.data.dtype.kind == "f":
-            return _ops.RDivConst.apply(self, c=other)
+            return _ops.RDivConst.apply_with_constant(self, other)
         return _ops.Div.apply(as_tensor(other, self), self)
 
     def __pow__(self, exponent: TensorLike) -> Tensor:
