@@ -72,7 +72,7 @@ def spectral_radius(w: np.ndarray) -> float:
 
 
 def build_model(vocab_size: int, radius: float | None, settings: dict[str, Any]) -> Any:
-    """The seeded model, its ``W_aa`` scaled to spectral radius ``radius`` (None: as initialised)."""
+    """The seeded model, its ``W_aa`` scaled to spectral radius ``radius`` (None: as is)."""
     minigrad.manual_seed(settings["seed"])
     model = RNNLanguageModel(
         vocab_size, settings["embedding_dim"], settings["hidden_size"], cell="rnn"
