@@ -63,8 +63,13 @@ def _accuracy(model: AgreementClassifier, x: Any, y: np.ndarray) -> float:
 
 
 def run_one(cell: str, distance: int, seed: int, steps: int = 1000, batch_size: int = 32,
-            hidden_size: int = 32, lr: float = 1e-2, eval_every: int = 50) -> dict[str, Any]:
-    """Train one classifier; return its numbers (see the module docstring)."""
+            hidden_size: int = 32, lr: float = 1e-2, eval_every: int = 50,
+            keep_model: bool = False) -> dict[str, Any]:
+    """Train one classifier; return its numbers (see the module docstring).
+
+    With ``keep_model=True`` the result also holds the trained classifier under ``"model"`` and
+    the word vocabulary under ``"vocab"`` (not JSON: :func:`main` never asks for them).
+    """
     train, val, test = number_agreement(distance, n_train=4000, n_validation=400, n_test=1000,
                                         seed=1000 * distance + seed)
     vocab = Vocab.build([ex.words for ex in train], specials=["<UNK>"])
@@ -92,11 +97,14 @@ def run_one(cell: str, distance: int, seed: int, steps: int = 1000, batch_size: 
         seconds += time.perf_counter() - start
         if step % eval_every == 0:
             curve.append(_accuracy(model, x_val, y_val))
-    return {"cell": cell, "distance": distance, "seed": seed, "steps": steps,
-            "batch_size": batch_size, "hidden_size": hidden_size, "lr": lr,
-            "parameters": int(sum(p.numel() for p in params)),
-            "train_seconds": round(seconds, 2), "val_accuracy": curve, "eval_every": eval_every,
-            "test_accuracy": _accuracy(model, x_te, y_te)}
+    result = {"cell": cell, "distance": distance, "seed": seed, "steps": steps,
+              "batch_size": batch_size, "hidden_size": hidden_size, "lr": lr,
+              "parameters": int(sum(p.numel() for p in params)),
+              "train_seconds": round(seconds, 2), "val_accuracy": curve, "eval_every": eval_every,
+              "test_accuracy": _accuracy(model, x_te, y_te)}
+    if keep_model:
+        result.update(model=model, vocab=vocab)
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
