@@ -118,7 +118,9 @@ def load(f: str | os.PathLike | io.IOBase) -> Any:
     except (zipfile.BadZipFile, EOFError) as e:
         raise ValueError(f"{name} is not a minigrad file: {e}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):  # a plain .npy array
-        raise ValueError(f"{name} is not a minigrad file (a single .npy array, not an .npz archive)")
+        raise ValueError(
+            f"{name} is not a minigrad file (a single .npy array, not an .npz archive)"
+        )
     try:
         with npz:
             if _META not in npz.files:

@@ -1,4 +1,4 @@
-"""Layers and models: ``Module``, ``Parameter``, ``Linear``, ``Embedding``, recurrent layers, losses."""
+"""Layers: ``Module``, ``Parameter``, ``Linear``, ``Embedding``, recurrent layers, losses."""
 
 from . import functional, init, utils
 from .layers import (
