@@ -96,8 +96,9 @@ class Run:
             self.used += time.perf_counter() - t0
 
     def report(self) -> str:
-        last = self.curve[-1][2] if self.curve else float("nan")
-        return f"{self.name}: {self.steps} steps, {self.used:.0f} s, quick validation {last:.3f}"
+        # before the first validation (every --eval-every steps) there is no figure to show
+        last = f"{self.curve[-1][2]:.3f}" if self.curve else "not yet"
+        return f"{self.name}: {self.steps} steps, {self.used:.0f} s, quick validation {last}"
 
 
 class MinigradRun(Run):
