@@ -133,7 +133,9 @@ def check_stacked_rnn_forward(fn: Any) -> list[Case]:
                                               "axis: np.stack(..., axis=0)")],
                      value_hints=[(np.stack([s[:, :, 0] for s in per_layer]),
                                    "the state after the last step is a[l][:, :, -1], not the "
-                                   "first")])
+                                   "first"),
+                                  (_forward(x, a0, layers, "zeros")[1],
+                                   "the layers started from zeros: layer l starts from a0[l]")])
 
     return [
         Case("one layer: Chapter 3's forward pass", lambda: top(3, 4, 1, 2, 5, 201)),
