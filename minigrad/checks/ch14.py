@@ -16,8 +16,8 @@ encoder's outputs ``a`` as rows ``(T_x, n_a)`` and the decoder's previous state 
 ``(n_s,)``. The checks recognise the usual mistakes: no scaling or scaling by ``d`` instead of
 ``sqrt(d)``, a softmax over the wrong axis, a mask used the wrong way round or applied by zeroing
 scores instead of setting them to minus infinity, a missing ``tanh``, an average instead of a
-weighted sum, a mask that lets a position see the future, and sine and cosine swapped or their
-frequencies off by a factor of two.
+weighted sum, a mask that lets a position see the future, and sine and cosine swapped, their
+frequencies off by a factor of two or multiplied instead of divided, or positions counted from 1.
 """
 
 from __future__ import annotations
@@ -59,20 +59,21 @@ def _sdpa(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: Any = None, scale: 
 
 
 def _additive(s_prev: np.ndarray, a: np.ndarray, p: dict[str, np.ndarray], mask: Any = None,
-              tanh: bool = True) -> tuple[np.ndarray, np.ndarray]:
+              tanh: bool = True, fill: float = -np.inf) -> tuple[np.ndarray, np.ndarray]:
     h = a @ p["W_a"].T + p["W_s"] @ s_prev + p["b"]
     e = (np.tanh(h) if tanh else h) @ p["v"]
     if mask is not None:
-        e = np.where(mask, e, -np.inf)
+        e = np.where(mask, e, fill)
     alpha = _softmax(e)
     return alpha, alpha @ a
 
 
-def _pe(T: int, d: int, base: float = 10000.0, two: bool = True, swap: bool = False
-        ) -> np.ndarray:
-    pos = np.arange(T)[:, None]
+def _pe(T: int, d: int, base: float = 10000.0, two: bool = True, swap: bool = False,
+        start: int = 0, multiply: bool = False) -> np.ndarray:
+    pos = np.arange(start, start + T)[:, None]
     i = np.arange(d)[None, :]
-    angle = pos / base ** ((2 * (i // 2) if two else i) / d)
+    rate = base ** ((2 * (i // 2) if two else i) / d)
+    angle = pos * rate if multiply else pos / rate
     even, odd = (np.cos, np.sin) if swap else (np.sin, np.cos)
     return np.where(i % 2 == 0, even(angle), odd(angle))
 
@@ -324,6 +325,9 @@ def check_additive_attention_step(fn: Any) -> list[Case]:
                      check_dtype=False,
                      value_hints=[(_additive(s_prev, a, p)[0], "the mask is ignored: padded "
                                    "positions must get alpha = 0"),
+                                  (_additive(s_prev, a, p, mask, fill=0.0)[0], "a masked "
+                                   "energy must become -inf, not 0: exp(0) = 1 still gives "
+                                   "the padding weight"),
                                   *alpha_hints(s_prev, a, p, mask)])
         expect_array("context with padding", right_c, c, check_dtype=False)
 
@@ -358,7 +362,11 @@ def check_positional_encoding(fn: Any) -> list[Case]:
                                    "frequency, 1 / 10000^(2i/d): use 2*(j//2), not j, in the "
                                    "exponent of column j"),
                                   (_pe_halves(T, d), "interleave: sin in column 2i, cos in "
-                                   "column 2i+1 (not all sines then all cosines)")])
+                                   "column 2i+1 (not all sines then all cosines)"),
+                                  (_pe(T, d, start=1), "the positions start at 0 "
+                                   "(np.arange(T)), not at 1"),
+                                  (_pe(T, d, multiply=True), "divide the position by "
+                                   "10000^(2i/d); you multiplied")])
 
     return [
         Case("T = 5, d = 4", lambda: one(5, 4)),
