@@ -1,7 +1,7 @@
 """The two date translators of Chapter 14, *After RNNs: attention*, trained and saved.
 
 Both read dates inside filler words (:func:`minigrad.data.date_sentences`, seed 0: 10,000
-training inputs of 8 to about 110 characters) and write them in ISO 8601, character by
+training inputs of 8 to 115 characters) and write them in ISO 8601, character by
 character, with teacher forcing and the same budget (epochs, batches, optimiser):
 
 * ``14_dates_plain.npz``: :class:`minigrad.models.Seq2Seq`, a GRU encoder whose final state is
