@@ -719,31 +719,41 @@ class CrossEntropy(Function):
 
     ``x`` is (N, C) logits; ``target`` is (N,) class indices or (N, C) probabilities. Each row's
     loss is ``-sum_c a_c log p_c`` with ``a`` the (smoothed, weighted) target, so its gradient with
-    respect to the logits is ``p * sum(a) - a``.
+    respect to the logits is ``p * sum(a) - a``. For class indices without label smoothing, ``a``
+    has one nonzero entry per row, ``w_t`` at the target, and is never built: the loss is
+    ``-w_t log p_t`` and the gradient ``w_t p`` less ``w_t`` at the target (the same numbers).
     """
 
-    __slots__ = ("logp", "a", "reduction", "scale")
+    __slots__ = ("logp", "a", "rows", "t", "w_t", "reduction", "scale")
 
     def forward(self, x, target, weight, ignore_index, reduction, label_smoothing):
         n, c = x.shape
         logp = _log_softmax(x, 1)
         eps = label_smoothing
+        self.a = self.t = None
         if target.dtype.kind in "iu":
             valid = target != ignore_index
             t = np.where(valid, target, 0)
-            a = np.zeros_like(logp)
             w_t = (weight[t] if weight is not None else np.ones(n, x.dtype)) * valid
-            a[np.arange(n), t] = (1 - eps) * w_t
+            rows = np.arange(n)
             if eps:
+                a = np.zeros_like(logp)
+                a[rows, t] = (1 - eps) * w_t
                 w = weight if weight is not None else np.ones(c, x.dtype)
                 a += (eps / c) * w[None, :] * valid[:, None]
+                losses = -(a * logp).sum(axis=1)
+                self.a = a
+            else:  # one-hot a: a single product per row
+                losses = -(logp[rows, t] * w_t)
+                self.rows, self.t, self.w_t = rows, t, w_t
             denom = w_t.sum()
         else:
             q = target if not eps else (1 - eps) * target + eps / c
             a = q * weight[None, :] if weight is not None else q.astype(x.dtype, copy=False)
             denom = n
-        losses = -(a * logp).sum(axis=1)
-        self.logp, self.a, self.reduction = logp, a, reduction
+            losses = -(a * logp).sum(axis=1)
+            self.a = a
+        self.logp, self.reduction = logp, reduction
         if reduction == "none":
             self.scale = None
             return losses
@@ -752,7 +762,12 @@ class CrossEntropy(Function):
 
     def backward(self, grad):
         p = np.exp(self.logp)
-        g = p * self.a.sum(axis=1, keepdims=True) - self.a
+        if self.a is None:
+            w_t = self.w_t
+            g = p * w_t[:, None]
+            g[self.rows, self.t] -= w_t
+        else:
+            g = p * self.a.sum(axis=1, keepdims=True) - self.a
         if self.reduction == "none":
             return g * grad[:, None]
         return g * (grad * self.scale)
