@@ -349,6 +349,12 @@ def _reference_unbroadcast(grad: np.ndarray, shape: tuple[int, ...], reduce: Any
     return np.asarray(reduce(g, axis=axes, keepdims=True) if axes else g)
 
 
+def _first_copy(a: np.ndarray, axis: tuple[int, ...], keepdims: bool = False) -> np.ndarray:
+    """The usual mistake: the gradient of the first copy along ``axis`` instead of the sum."""
+    first = a[tuple(slice(0, 1) if i in axis else slice(None) for i in range(a.ndim))]
+    return first if keepdims else first.reshape([s for i, s in enumerate(a.shape) if i not in axis])
+
+
 def _numerical_unbroadcast(w: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The gradient of ``sum(w * broadcast_to(x, w.shape))`` with respect to ``x``, numerically."""
     x = np.zeros(shape)
@@ -396,7 +402,10 @@ def check_unbroadcast(fn: Any) -> list[Case]:
                  "keep the size-one dimensions: sum them with keepdims=True"),
             ]
             value_hints = [(_reference_unbroadcast(grad, shape, np.mean),
-                            "you averaged; the gradients of the copies add up: use sum")]
+                            "you averaged; the gradients of the copies add up: use sum"),
+                           (_reference_unbroadcast(grad, shape, _first_copy),
+                            "you kept the gradient of one copy (such as grad[0]); every copy "
+                            "contributed to the result, so add them all up: use sum")]
             expect_array(f"unbroadcast(grad of shape {grad_shape}, {shape})",
                          expected.astype(dtype), got, rtol=1e-5, atol=1e-6,
                          shape_hints=shape_hints, value_hints=value_hints)
