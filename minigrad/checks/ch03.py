@@ -15,8 +15,9 @@ The notation is the notes': examples are columns, ``xt`` is ``(n_x, m)``, ``a_pr
 ``(n_y, 1)``. The
 cell checks test one term of the pre-activation at a time (the other parameters set to zero) and
 recognise the values that the usual mistakes produce: a transposed weight, a missing term or bias,
-the wrong activation, a softmax over the wrong axis, a sequence started from zeros instead of
-``a0``. The last check loads the student's ``state_dict`` into :class:`minigrad.nn.RNN`.
+a bias added outside the activation, the wrong activation, a softmax over the wrong axis, a
+sequence started from zeros instead of ``a0``. The last check loads the student's ``state_dict``
+into :class:`minigrad.nn.RNN`.
 """
 
 from __future__ import annotations
@@ -180,6 +181,8 @@ def check_rnn_cell_forward(fn: Any) -> list[Case]:
         expect_array("a_next with W_aa = 0 and W_ax = 0 (only b_a)", np.tanh(z), a_next,
                      check_dtype=False, shape_hints=shape_hints(n_a, n_x, m),
                      value_hints=[(np.zeros_like(z), "the bias b_a is missing"),
+                                  (z, "apply tanh to the whole sum, b_a included (not added after "
+                                      "it): a<t> = tanh(W_aa a<t-1> + W_ax x<t> + b_a)"),
                                   *_activation_hints(z, "... + b_a")])
 
     def all_terms():
@@ -194,6 +197,8 @@ def check_rnn_cell_forward(fn: Any) -> list[Case]:
                      value_hints=[(np.tanh(zx + b), "a_prev is ignored: add W_aa a<t-1>"),
                                   (np.tanh(za + b), "x<t> is ignored: add W_ax x<t>"),
                                   (np.tanh(za + zx), "the bias b_a is missing"),
+                                  (np.tanh(za + zx) + b, "b_a goes inside the tanh: "
+                                                         "tanh(W_aa a<t-1> + W_ax x<t> + b_a)"),
                                   *_activation_hints(za + zx + b, "W_aa a<t-1> + W_ax x<t> + b_a")])
 
     def prediction():
@@ -202,14 +207,23 @@ def check_rnn_cell_forward(fn: Any) -> list[Case]:
         p = _params(n_x, n_a, n_y, 35)
         xt, a_prev = rng.normal(size=(n_x, m)), rng.normal(size=(n_a, m))
         a_right, _ = _cell(xt, a_prev, p)
-        _, yt_pred = run(xt, a_prev, p)
+        a_got, yt_pred = run(xt, a_prev, p)
         z = p["Wya"] @ a_right + p["by"]
+        from_own_state = []
+        if (isinstance(a_got, np.ndarray) and a_got.shape == a_right.shape
+                and not np.allclose(a_got, a_right)):
+            from_own_state = [(_softmax(p["Wya"] @ a_got + p["by"]),
+                               "yt_pred is right for the a_next you return, but a_next is wrong: "
+                               "make the cases on a_next pass first")]
         expect_array("yt_pred", _softmax(z), yt_pred, check_dtype=False,
                      shape_hints=[((m, n_y), "transposed: yt_pred is (n_y, m), one column per "
                                              "example")],
-                     value_hints=[(_softmax(z, axis=1), "the softmax goes over axis 0: each "
+                     value_hints=[*from_own_state,
+                                  (_softmax(z, axis=1), "the softmax goes over axis 0: each "
                                                         "column is one example"),
                                   (_softmax(z - p["by"]), "the bias b_y is missing"),
+                                  (_softmax(z - p["by"]) + p["by"], "b_y goes inside the softmax: "
+                                                                    "softmax(W_ya a<t> + b_y)"),
                                   (_softmax(p["Wya"] @ a_prev + p["by"]),
                                    "predict from the new state a_next, not from a_prev"),
                                   (z, "apply the softmax to W_ya a<t> + b_y"),
@@ -413,6 +427,8 @@ def check_rnn_cell_forward_compact(fn: Any) -> list[Case]:
                  "stack a<t-1> first, then x<t>: the first n_a columns of W_a are W_aa, so the "
                  "first n_a rows of the stack must be a<t-1>"),
                 (np.tanh(z - p["ba"]), "the bias b_a is missing"),
+                (np.tanh(z - p["ba"]) + p["ba"], "b_a goes inside the tanh: "
+                                                 "tanh(W_a [a<t-1>; x<t>] + b_a)"),
                 *_activation_hints(z, "W_a [a<t-1>; x<t>] + b_a"),
             ]
             expect_array(f"a_next ({what})", np.tanh(z), got, check_dtype=False,
