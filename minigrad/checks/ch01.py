@@ -173,6 +173,8 @@ def check_one_hot_sentence(fn: Any) -> list[Case]:
             if T == 1:
                 shape_hints.append(((n,), "keep the time dimension: one word gives a matrix "
                                           "of one column, (len(index), 1)"))
+            shape_hints.append(((n + 1, T), "'<UNK>' is already one of the entries of index: "
+                                            "the matrix has len(index) rows, no extra one"))
             if len(known) < T:
                 shape_hints.append(((n, len(known)), "an unknown word is not dropped: it "
                                                      "becomes the one-hot vector of '<UNK>'"))
@@ -182,6 +184,9 @@ def check_one_hot_sentence(fn: Any) -> list[Case]:
                     zeros_for_unknown[index[w], t] = 1.0
             value_hints = [(zeros_for_unknown, "an unknown word gets the one-hot vector of "
                                                "'<UNK>', not a column of zeros")]
+            if n == T:  # a square matrix: a transposed one has the right shape
+                value_hints.append((expected.T, "transposed: column t (not row t) is the "
+                                                "one-hot vector of words[t]"))
             if index[UNK] != 0:
                 unk_at_zero = zeros_for_unknown.copy()
                 for t, w in enumerate(words):
@@ -242,7 +247,10 @@ def _count(name: str, expected: int, got: Any, hints: list[tuple[int, str]]) -> 
     got = int(got)
     if got == expected:
         return
-    hint = next((text for wrong, text in hints if wrong == got and wrong != expected), None)
+    # two usual mistakes can give the same wrong count: then name each of them, not the first
+    matches = list(dict.fromkeys(text for wrong, text in hints if wrong == got != expected))
+    hint = matches[0] if len(matches) == 1 else (
+        "one of these: " + "; or ".join(matches) if matches else None)
     fail(f"{name}: expected {expected:,}, got {got:,} ({got - expected:+,})", hint)
 
 
@@ -325,6 +333,9 @@ def check_rnn_parameter_count(fn: Any) -> list[Case]:
                 (n_a * (n_a + n_x) + n_y * (n_a + 1), "the bias b_a (n_a numbers) is missing"),
                 (n_a * (n_a + n_x + 1) + n_y * n_a, "the bias b_y (n_y numbers) is missing"),
                 (n_a * (n_a + n_x + 1), "W_ya and b_y, the output layer, are missing"),
+                (n_a * (n_a + n_x + 1) + n_a * (n_a + 1), "W_ya maps a<t> (n_a numbers) to the "
+                                                          "n_y outputs: it is n_y x n_a, and "
+                                                          "b_y has n_y entries"),
             ]
             _count(f"rnn_parameter_count(n_x={n_x}, n_a={n_a}, n_y={n_y})", expected, got, hints)
         return Case(f"n_x={n_x}, n_a={n_a}, n_y={n_y}", run)
