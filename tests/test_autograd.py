@@ -86,6 +86,61 @@ def test_no_grad_records_nothing_and_can_decorate():
         assert not (w * 2).requires_grad
 
 
+def test_grad_and_anomaly_modes_belong_to_one_thread():
+    """Ops skip the thread-local modes while no thread has changed one; that must never leak."""
+    import sys
+    import threading
+
+    engine = sys.modules["minigrad.tensor"]  # the module (minigrad.tensor is also a function)
+
+    w = mg.tensor([1.0], requires_grad=True)
+    entered, release = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def other_thread() -> None:
+        with mg.no_grad(), mg.detect_anomaly():
+            entered.set()
+            release.wait(10)
+            seen["records"] = (w * 2).requires_grad
+            seen["anomaly"] = mg.is_anomaly_enabled()
+
+    assert engine._modes_set == 0
+    t = threading.Thread(target=other_thread)
+    t.start()
+    entered.wait(10)
+    assert engine._modes_set == 2  # grad off and anomaly on, both in the other thread
+    assert (w * 2).requires_grad and mg.is_grad_enabled() and not mg.is_anomaly_enabled()
+    # anomaly mode is the other thread's: here log(0) is -inf, not an error
+    assert mg.tensor([0.0], requires_grad=True).log().item() == -np.inf
+    release.set()
+    t.join(10)
+    assert seen == {"records": False, "anomaly": True}
+    assert engine._modes_set == 0
+    with mg.no_grad():
+        with mg.no_grad():  # nested: counted once, restored once
+            assert engine._modes_set == 1
+        assert engine._modes_set == 1 and not (w * 2).requires_grad
+    assert engine._modes_set == 0 and (w * 2).requires_grad
+
+
+def test_a_custom_function_returning_a_wrong_shape_is_named():
+    class SumNoUnbroadcast(mg.Function):
+        def forward(self, x, y):
+            return x + y
+
+        def backward(self, grad):
+            return grad, grad  # forgot to sum y's gradient down to its shape
+
+    x = mg.ones(2, 3, requires_grad=True)
+    y = mg.ones(3, requires_grad=True)
+    with pytest.raises(
+        RuntimeError,
+        match=r"SumNoUnbroadcast.backward returned a gradient of shape \(2, 3\) for an input of"
+        r" shape \(3,\)",
+    ):
+        SumNoUnbroadcast.apply(x, y).sum().backward()
+
+
 def test_retain_grad_and_non_leaf_grads():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     h = x * 3
