@@ -226,7 +226,12 @@ class Function:
         microseconds, a sixth of such an op's forward on a 3-vector (2.7 against 2.3 measured).
         """
         fn = _new(cls)
-        return _record(fn, (x,), _NEEDS1[x.requires_grad], fn.forward(x.data, c))
+        data = x.data
+        if data.dtype.kind == "f":
+            # c as a 0-d array of x's dtype: numpy would convert the Python number to that dtype
+            # anyway, and an array operand takes its fast path (0.35 against 0.6 us per product)
+            c = np.array(c, data.dtype)
+        return _record(fn, (x,), _NEEDS1[x.requires_grad], fn.forward(data, c))
 
     @property
     def name(self) -> str:
