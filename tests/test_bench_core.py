@@ -1,0 +1,59 @@
+"""The core benchmark runs (--quick) and reads callgrind's instruction count (so it cannot rot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_core.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_core", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_mode_prints_and_returns_every_figure(bench, capsys):
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    threads = torch.get_num_threads() if torch is not None else None
+    try:
+        res = bench.main(["--quick"])
+    finally:
+        if torch is not None:
+            torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "us per op" in out and "MLP training step" in out
+    expected = {"numpy_multiply_us", "minigrad_us_per_op", "minigrad_mlp_ms"}
+    if torch is not None:
+        expected |= {"torch_us_per_op", "torch_mlp_ms"}
+    assert set(res) == expected
+    # a chain op does two numpy operations and some bookkeeping: more than one raw product
+    assert 0 < res["numpy_multiply_us"] < res["minigrad_us_per_op"] < 1000
+    assert all(v > 0 for v in res.values())
+
+
+def test_parse_collected_reads_callgrind_summary(bench):
+    stderr = (
+        "==1234== Callgrind, a call-graph generating cache profiler\n"
+        "==1234== Events    : Ir\n"
+        "==1234== Collected : 2907361860\n"
+        "==1234==\n==1234== I   refs:      2,907,361,860\n"
+    )
+    assert bench.parse_collected(stderr) == 2_907_361_860
+    with pytest.raises(ValueError, match="no 'Collected : N' line"):
+        bench.parse_collected("valgrind: command not found\n")
+
+
+def test_instruction_count_is_skipped_without_valgrind(bench, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert bench.chain_instructions(10) is None
