@@ -855,7 +855,7 @@ class Dropout(Function):
 # engine spends on a small op.
 # --------------------------------------------------------------------------------------------------
 
-add, sub, mul, div, pow, matmul, neg = (  # noqa: A001 - the operators' names
+add, sub, mul, div, power, matmul, neg = (
     Add.apply,
     Sub.apply,
     Mul.apply,

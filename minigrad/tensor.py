@@ -47,7 +47,7 @@ _modes_lock = threading.Lock()
 
 
 def _set_mode(name: str, value: bool) -> None:
-    """Set this thread's ``grad_enabled`` or ``anomaly`` flag, keeping ``_modes_set`` true."""
+    """Set this thread's ``grad_enabled`` or ``anomaly`` flag and keep ``_modes_set`` in step."""
     global _modes_set
     default = getattr(_State, name)
     with _modes_lock:
@@ -697,10 +697,10 @@ class Tensor:
     def __pow__(self, exponent: TensorLike) -> Tensor:
         if type(exponent) in _PYNUM:
             return _ops.pow_scalar(self, exponent=exponent)
-        return _ops.pow(self, as_tensor(exponent, self))
+        return _ops.power(self, as_tensor(exponent, self))
 
     def __rpow__(self, base: TensorLike) -> Tensor:
-        return _ops.pow(as_tensor(base, self), self)
+        return _ops.power(as_tensor(base, self), self)
 
     def __neg__(self) -> Tensor:
         return _ops.neg(self)
