@@ -43,3 +43,21 @@ def torch():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def keep_torch_threads():
+    """For tests that run a benchmark's main(), which sets PyTorch's thread count: restore it.
+
+    Yields the torch module, or None where torch is not installed (the benchmarks run without it).
+    """
+    try:
+        import torch as torch_module
+    except ImportError:
+        yield None
+        return
+    threads = torch_module.get_num_threads()
+    try:
+        yield torch_module
+    finally:
+        torch_module.set_num_threads(threads)

@@ -18,17 +18,9 @@ def bench():
     return module
 
 
-def test_quick_mode_prints_and_returns_every_figure(bench, capsys):
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    threads = torch.get_num_threads() if torch is not None else None
-    try:
-        res = bench.main(["--quick"])
-    finally:
-        if torch is not None:
-            torch.set_num_threads(threads)
+def test_quick_mode_prints_and_returns_every_figure(bench, capsys, keep_torch_threads):
+    torch = keep_torch_threads
+    res = bench.main(["--quick"])
     out = capsys.readouterr().out
     assert "us per op" in out and "MLP training step" in out
     expected = {"numpy_multiply_us", "minigrad_us_per_op", "minigrad_mlp_ms"}

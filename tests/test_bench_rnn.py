@@ -10,20 +10,12 @@ import pytest
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rnn.py"
 
 
-def test_bench_rnn_quick_mode(capsys):
+def test_bench_rnn_quick_mode(capsys, keep_torch_threads):
     spec = importlib.util.spec_from_file_location("bench_rnn", BENCH)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    threads = torch.get_num_threads() if torch is not None else None
-    try:
-        rows = bench.main(["--quick"])
-    finally:
-        if torch is not None:
-            torch.set_num_threads(threads)
+    torch = keep_torch_threads
+    rows = bench.main(["--quick"])
     out = capsys.readouterr().out
     assert [(r["kind"], r["H"]) for r in rows] == [("RNN", 16), ("GRU", 16), ("LSTM", 16)]
     for row in rows:
