@@ -104,23 +104,40 @@ def test_grad_and_anomaly_modes_belong_to_one_thread():
             seen["records"] = (w * 2).requires_grad
             seen["anomaly"] = mg.is_anomaly_enabled()
 
-    assert engine._modes_set == 0
+    base = engine._modes_set  # 0 unless an earlier test left a thread in a mode
     t = threading.Thread(target=other_thread)
     t.start()
     entered.wait(10)
-    assert engine._modes_set == 2  # grad off and anomaly on, both in the other thread
+    assert engine._modes_set == base + 2  # grad off and anomaly on, both in the other thread
     assert (w * 2).requires_grad and mg.is_grad_enabled() and not mg.is_anomaly_enabled()
     # anomaly mode is the other thread's: here log(0) is -inf, not an error
     assert mg.tensor([0.0], requires_grad=True).log().item() == -np.inf
     release.set()
     t.join(10)
     assert seen == {"records": False, "anomaly": True}
-    assert engine._modes_set == 0
+    assert engine._modes_set == base
     with mg.no_grad():
         with mg.no_grad():  # nested: counted once, restored once
-            assert engine._modes_set == 1
-        assert engine._modes_set == 1 and not (w * 2).requires_grad
-    assert engine._modes_set == 0 and (w * 2).requires_grad
+            assert engine._modes_set == base + 1
+        assert engine._modes_set == base + 1 and not (w * 2).requires_grad
+    assert engine._modes_set == base and (w * 2).requires_grad
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("c", [2, -3, 0.1, 1.0001, 2**60 + 1, 1e300])
+def test_python_constants_give_numpys_values_and_dtypes(dtype, c):
+    """t + c, c - t, t * c, t / c, c / t: exactly what numpy gives for the array and the number.
+
+    The engine turns c into a 0-d array of t's dtype when t is floating point; that must not show.
+    """
+    a = np.array([0.5, -1.25, 3.0, 7.0]).astype(dtype)
+    t = mg.tensor(a)
+    with np.errstate(all="ignore"):
+        for got, want in (
+            (t + c, a + c), (c - t, c - a), (t * c, a * c), (t / c, a / c), (c / t, c / a)
+        ):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got.numpy(), want)
 
 
 def test_a_custom_function_returning_a_wrong_shape_is_named():
