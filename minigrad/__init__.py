@@ -9,6 +9,7 @@ tensor([2., 4., 6.])
 """
 
 from . import nn, ops, optim, random
+from ._dtype import bool as bool  # noqa: PLC0414 - torch.bool
 from ._dtype import (
     bool_,
     double,

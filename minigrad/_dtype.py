@@ -23,6 +23,7 @@ bool_ = np.dtype("bool")
 # PyTorch spellings
 half, float, double = float16, float32, float64  # noqa: A001 - mirrors torch.float
 long, int = int64, int32  # noqa: A001 - mirrors torch.long / torch.int
+bool = bool_  # noqa: A001 - mirrors torch.bool
 
 _default_dtype: np.dtype = float32
 

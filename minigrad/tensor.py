@@ -231,6 +231,11 @@ class Function:
             # c as a 0-d array of x's dtype: numpy would convert the Python number to that dtype
             # anyway, and an array operand takes its fast path (0.35 against 0.6 us per product)
             c = np.array(c, data.dtype)
+        elif type(c) is float:
+            # an integer or bool tensor with a Python float computes in the default dtype, as in
+            # PyTorch (numpy would give float64); such a tensor never requires grad
+            dt = _dtype._default_dtype
+            data, c = data.astype(dt), np.array(c, dt)
         return _record(fn, (x,), _NEEDS1[x.requires_grad], fn.forward(data, c))
 
     @property
@@ -344,10 +349,42 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
         dt = like.data.dtype
         if isinstance(x, float) and dt.kind != "f":
             dt = _dtype._default_dtype
+        elif dt.kind == "b" and not isinstance(x, (bool, np.bool_)):
+            dt = _dtype.int64  # a number is not a bool: True / 2 is 0.5, not 1.0
         return _wrap(np.asarray(x, dtype=dt))
     if isinstance(x, np.ndarray):
         return _wrap(x)
     return _wrap(_to_array(x, None))
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating point
+
+
+def _promote(x: Tensor, y: Tensor, true_div: bool = False) -> tuple[Tensor, Tensor]:
+    """``x`` and ``y`` cast to the dtype PyTorch gives their binary op, where numpy's differs.
+
+    numpy widens an int64 array meeting a float32 one to float64, and lets a 0-d float64 array
+    raise a float32 array to float64. PyTorch keeps the floating point operand's dtype (int64
+    with float32 gives float32), lets a 0-d tensor decide only when its kind (bool < integer <
+    floating point) is higher than the other's, and divides integers in the default dtype.
+
+    >>> import minigrad
+    >>> (minigrad.tensor([1, 2]) * minigrad.tensor([0.5, 0.5])).dtype
+    dtype('float32')
+    >>> (minigrad.tensor([1, 2]) / minigrad.tensor([2, 2])).dtype
+    dtype('float32')
+    """
+    dx, dy = x.data.dtype, y.data.dtype
+    rx, ry = _KIND_RANK.get(dx.kind, 2), _KIND_RANK.get(dy.kind, 2)
+    if rx != ry:
+        dt = dx if rx > ry else dy
+    elif dx != dy and (x.data.ndim == 0) != (y.data.ndim == 0):
+        dt = dy if x.data.ndim == 0 else dx  # the 0-d operand adapts to the other
+    else:
+        dt = np.promote_types(dx, dy)
+    if true_div and dt.kind != "f":
+        dt = _dtype._default_dtype
+    return x.to(dt), y.to(dt)
 
 
 class MaxReturn(NamedTuple):
@@ -648,59 +685,73 @@ class Tensor:
     # A Python number is folded into the op as a constant (no tensor, no gradient for it).
     def __add__(self, other: TensorLike) -> Tensor:
         if isinstance(other, Tensor):
-            return _ops.add(self, other)
+            if self.data.dtype is other.data.dtype:
+                return _ops.add(self, other)
+            return _ops.add(*_promote(self, other))
         if type(other) in _PYNUM:
             return _ops.add_const(self, other)
-        return _ops.add(self, as_tensor(other, self))
+        return _ops.add(*_promote(self, as_tensor(other, self)))
 
     def __radd__(self, other: TensorLike) -> Tensor:
         if type(other) in _PYNUM:
             return _ops.add_const(self, other)
-        return _ops.add(as_tensor(other, self), self)
+        return _ops.add(*_promote(as_tensor(other, self), self))
 
     def __sub__(self, other: TensorLike) -> Tensor:
         if isinstance(other, Tensor):
-            return _ops.sub(self, other)
+            if self.data.dtype is other.data.dtype:
+                return _ops.sub(self, other)
+            return _ops.sub(*_promote(self, other))
         if type(other) in _PYNUM:
             return _ops.add_const(self, -other)
-        return _ops.sub(self, as_tensor(other, self))
+        return _ops.sub(*_promote(self, as_tensor(other, self)))
 
     def __rsub__(self, other: TensorLike) -> Tensor:
         if type(other) in _PYNUM:
             return _ops.rsub_const(self, other)
-        return _ops.sub(as_tensor(other, self), self)
+        return _ops.sub(*_promote(as_tensor(other, self), self))
 
     def __mul__(self, other: TensorLike) -> Tensor:
         if isinstance(other, Tensor):
-            return _ops.mul(self, other)
+            if self.data.dtype is other.data.dtype:
+                return _ops.mul(self, other)
+            return _ops.mul(*_promote(self, other))
         if type(other) in _PYNUM:
             return _ops.mul_const(self, other)
-        return _ops.mul(self, as_tensor(other, self))
+        return _ops.mul(*_promote(self, as_tensor(other, self)))
 
     def __rmul__(self, other: TensorLike) -> Tensor:
         if type(other) in _PYNUM:
             return _ops.mul_const(self, other)
-        return _ops.mul(as_tensor(other, self), self)
+        return _ops.mul(*_promote(as_tensor(other, self), self))
 
     def __truediv__(self, other: TensorLike) -> Tensor:
+        float_self = self.data.dtype.kind == "f"
         if isinstance(other, Tensor):
-            return _ops.div(self, other)
-        if type(other) in _PYNUM and self.data.dtype.kind == "f":
+            if float_self and self.data.dtype is other.data.dtype:
+                return _ops.div(self, other)
+            return _ops.div(*_promote(self, other, true_div=True))
+        if type(other) in _PYNUM and float_self:
             return _ops.div_const(self, other)
-        return _ops.div(self, as_tensor(other, self))
+        return _ops.div(*_promote(self, as_tensor(other, self), true_div=True))
 
     def __rtruediv__(self, other: TensorLike) -> Tensor:
         if type(other) in _PYNUM and self.data.dtype.kind == "f":
             return _ops.rdiv_const(self, other)
-        return _ops.div(as_tensor(other, self), self)
+        return _ops.div(*_promote(as_tensor(other, self), self, true_div=True))
 
     def __pow__(self, exponent: TensorLike) -> Tensor:
         if type(exponent) in _PYNUM:
-            return _ops.pow_scalar(self, exponent=exponent)
-        return _ops.power(self, as_tensor(exponent, self))
+            base, kind = self, self.data.dtype.kind
+            if kind != "f" and type(exponent) is float:
+                base = self.to(_dtype._default_dtype)  # int ** 0.5 is a float, as in PyTorch
+            elif kind == "b":
+                base = self.to(_dtype.int64)  # numpy would give int8
+            return _ops.pow_scalar(base, exponent=exponent)
+        return _ops.power(*_promote(self, as_tensor(exponent, self)))
 
     def __rpow__(self, base: TensorLike) -> Tensor:
-        return _ops.power(as_tensor(base, self), self)
+        return _ops.power(*_promote(as_tensor(base, self), self))
 
     def __neg__(self) -> Tensor:
         return _ops.neg(self)

@@ -227,6 +227,39 @@ def test_mixed_dtypes_promote_and_gradients_keep_each_leafs_dtype():
     assert a.grad.dtype == mg.float32 and b.grad.dtype == mg.float64
 
 
+def test_integers_meeting_floats_follow_pytorch_not_numpy():
+    """numpy gives float64 for each of these; PyTorch the default dtype (or the float operand's)."""
+    i = mg.tensor([1, 2, 4])
+    f32 = np.float32
+    for got, want in (
+        (i * 0.1, np.array([1, 2, 4], f32) * f32(0.1)),
+        (i / 0.1, np.array([1, 2, 4], f32) / f32(0.1)),
+        (0.5 - i, f32(0.5) - np.array([1, 2, 4], f32)),
+        (i / 2, np.array([0.5, 1, 2], f32)),
+        (i / i, np.ones(3, f32)),
+        (1 / i, np.array([1, 0.5, 0.25], f32)),
+        (i**0.5, np.sqrt(np.array([1, 2, 4], f32))),
+        (i * mg.tensor([0.5, 0.5, 0.5]), np.array([0.5, 1, 2], f32)),
+        (mg.tensor([True, False]) / 2, np.array([0.5, 0], f32)),
+    ):
+        assert got.dtype == mg.float32
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert (i * 2).dtype == mg.int64 and (mg.tensor([True]) ** 2).dtype == mg.int64
+    mg.set_default_dtype(mg.float64)
+    assert (i / i).dtype == mg.float64 and (i * 0.1).dtype == mg.float64
+
+
+def test_a_zero_dim_tensor_of_the_same_kind_does_not_widen_the_other():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    s = mg.tensor(3.0, dtype=mg.float64, requires_grad=True)
+    y = x * s
+    assert y.dtype == mg.float32  # PyTorch's rule; numpy would give float64
+    y.sum().backward()
+    assert s.grad.dtype == mg.float64 and s.grad.item() == 3.0
+    assert x.grad.dtype == mg.float32 and x.grad.numpy().tolist() == [3.0, 3.0]
+    assert (mg.tensor(3.0, dtype=mg.float64) * mg.tensor([1, 2])).dtype == mg.float64
+
+
 def test_integer_results_are_not_part_of_the_graph():
     x = mg.tensor([1.5, 2.5], requires_grad=True)
     assert not x.long().requires_grad

@@ -230,3 +230,75 @@ def test_dropout_statistics_match_pytorchs_rule():
     assert np.allclose(y.data[kept], 1 / 0.75)
     assert MF.dropout(x, 0.25, training=False) is x
     assert (MF.dropout(x, 1.0).data == 0).all()
+
+
+# ------------------------------------------------------------------ dtype promotion
+
+PROMOTION_DTYPES = ["bool", "int32", "int64", "float16", "float32", "float64"]
+PROMOTION_OPS = {
+    "+": lambda x, y: x + y,
+    "-": lambda x, y: x - y,
+    "*": lambda x, y: x * y,
+    "/": lambda x, y: x / y,
+    "**": lambda x, y: x**y,
+}
+
+
+def _operand(lib, dtype, zero_dim):
+    values = [True] if dtype == "bool" else [2]
+    if not zero_dim:
+        values = [True, False, True] if dtype == "bool" else [1, 2, 3]
+    t = lib.tensor(values, dtype=getattr(lib, dtype))
+    return t.reshape(()) if zero_dim else t
+
+
+def _both(torch, fn):
+    """fn(lib) in both libraries: (minigrad's dtype name, values), (PyTorch's), or None if
+    PyTorch refuses the operation (bool - bool, for one)."""
+    try:
+        t = fn(torch)
+    except RuntimeError:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):  # x / False
+        m = fn(mg)
+    return (str(m.dtype).split(".")[-1], m.numpy()), (str(t.dtype).split(".")[-1], t.numpy())
+
+
+@pytest.mark.parametrize("op", list(PROMOTION_OPS))
+@pytest.mark.parametrize("default", ["float32", "float64"])
+def test_binary_ops_promote_dtypes_as_pytorch_does(torch, op, default):
+    """Every pair of dtypes, each operand 0-d or not, and Python numbers on either side."""
+    f = PROMOTION_OPS[op]
+    old = torch.get_default_dtype()
+    mg.set_default_dtype(getattr(mg, default))
+    torch.set_default_dtype(getattr(torch, default))
+    try:
+        cases = []
+        for a in PROMOTION_DTYPES:
+            for b in PROMOTION_DTYPES:
+                for za in (False, True):
+                    for zb in (False, True):
+                        cases.append(
+                            (f"{a}{'0d' if za else ''} {op} {b}{'0d' if zb else ''}",
+                             lambda lib, a=a, b=b, za=za, zb=zb: f(
+                                 _operand(lib, a, za), _operand(lib, b, zb)))
+                        )
+            for c in (2, 0.5):
+                left = lambda lib, a=a, c=c: f(_operand(lib, a, False), c)  # noqa: E731
+                right = lambda lib, a=a, c=c: f(c, _operand(lib, a, False))  # noqa: E731
+                cases += [(f"{a} {op} {c!r}", left), (f"{c!r} {op} {a}", right)]
+        checked = 0
+        for name, fn in cases:
+            got = _both(torch, fn)
+            if got is None:
+                continue
+            (m_dtype, m_val), (t_dtype, t_val) = got
+            assert m_dtype == t_dtype, f"{name}: minigrad gives {m_dtype}, PyTorch {t_dtype}"
+            np.testing.assert_allclose(
+                m_val.astype(np.float64), t_val.astype(np.float64), rtol=1e-3, err_msg=name
+            )
+            checked += 1
+        assert checked >= 100  # PyTorch refuses bool - x and bool ** bool; minigrad allows them
+    finally:
+        mg.set_default_dtype(mg.float32)
+        torch.set_default_dtype(old)
