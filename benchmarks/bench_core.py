@@ -6,6 +6,11 @@
 
 Run: ``python benchmarks/bench_core.py`` (``--quick`` for a fast smoke run). Not a test: it prints.
 
+The two libraries take turns, ``--rounds`` times (5 by default), and each ratio is taken within a
+round: on a shared machine the speed of the same code drifts from minute to minute (the MLP ratio
+measured 0.89 to 1.28 in single runs of one afternoon), and a median of paired ratios is steadier
+than one ratio of two measurements taken a minute apart.
+
 ``--instructions`` also counts the instructions minigrad executes per op of the chain, with
 valgrind's callgrind (when valgrind is installed; about a minute). On a shared machine the time of
 the same code drifts by half from one hour to the next; the count does not, so it is the figure to
@@ -35,6 +40,15 @@ def median_time(fn, repeat: int, warmup: int = 2) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def spread(values: list[float], unit: str) -> str:
+    """The median of one figure over the rounds, and its range when there are several."""
+    med = statistics.median(values)
+    text = f"{med:7.2f} {unit}".rstrip()
+    if len(values) > 1:
+        text += f" (median of {len(values)}; {min(values):.2f} to {max(values):.2f})"
+    return text
 
 
 CHAIN_SCRIPT = """
@@ -140,6 +154,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="times each library is measured, taking turns (default 5; 1 with --quick)",
+    )
+    parser.add_argument(
         "--instructions",
         action="store_true",
         help="also count minigrad's instructions per op with valgrind (about a minute)",
@@ -155,22 +175,37 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     n = 2_000 if args.quick else 20_000
     repeat = 3 if args.quick else 7
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 5)
+    if rounds < 1:
+        parser.error("--rounds must be at least 1")
     print(
         f"threads: {threads}; numpy {np.__version__}"
         + (f"; torch {torch.__version__}" if torch else "")
+        + f"; {rounds} round{'s' if rounds > 1 else ''}, the libraries taking turns"
     )
     print(f"\n1. autograd overhead: chain of {n} elementwise ops on a 3-vector, forward + backward")
     print("   (each library in a fresh interpreter; the raw numpy op it wraps is shown for scale)")
     a = np.array([1.0, 2.0, 3.0])
-    raw = median_time(lambda: [a * 1.0001 for _ in range(10_000)], repeat) / 10_000 * 1e6
-    print(f"   one numpy multiply of a 3-vector: {raw:.2f} us (forward and backward each do one)")
-    us_mg = chain_in_fresh_process("minigrad", n, repeat, threads)
-    print(f"   minigrad  {us_mg:6.2f} us per op   (target: at most 5)")
-    results = {"numpy_multiply_us": raw, "minigrad_us_per_op": us_mg}
+    raw, chain_mg, chain_t = [], [], []
+    for r in range(rounds):
+        raw.append(median_time(lambda: [a * 1.0001 for _ in range(10_000)], repeat) / 10_000 * 1e6)
+        # alternate who goes first, so that a drift of the machine's speed favours neither
+        for lib in ("minigrad", "torch")[:: 1 if r % 2 == 0 else -1]:
+            if lib == "minigrad":
+                chain_mg.append(chain_in_fresh_process("minigrad", n, repeat, threads))
+            elif torch is not None:
+                chain_t.append(chain_in_fresh_process("torch", n, repeat, threads))
+    us_raw, us_mg = statistics.median(raw), statistics.median(chain_mg)
+    print(f"   one numpy multiply of a 3-vector: {spread(raw, 'us')}")
+    print("   (forward and backward each do one)")
+    print(f"   minigrad  {spread(chain_mg, 'us per op')}   (target: at most 5)")
+    results = {"numpy_multiply_us": us_raw, "minigrad_us_per_op": us_mg}
     if torch is not None:
-        us_t = chain_in_fresh_process("torch", n, repeat, threads)
-        print(f"   torch     {us_t:6.2f} us per op   ratio minigrad/torch {us_mg / us_t:.2f}")
-        results["torch_us_per_op"] = us_t
+        ratios = [m / t for m, t in zip(chain_mg, chain_t)]
+        print(f"   torch     {spread(chain_t, 'us per op')}")
+        print(f"   ratio minigrad/torch, per round: {spread(ratios, '').strip()}")
+        results["torch_us_per_op"] = statistics.median(chain_t)
+        results["chain_ratio"] = statistics.median(ratios)
     if args.instructions:
         count = chain_instructions(n)
         if count is None:
@@ -182,18 +217,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     sizes = [784, 256, 256, 10] if args.quick else [784, 1024, 1024, 10]
     batch = 64 if args.quick else 256
     print(f"\n2. MLP training step {sizes}, batch {batch}, float32, Adam")
-    step_mg = mlp_step_factory(mg, nn, F, mg.optim, sizes, batch)
-    t_mg = median_time(step_mg, repeat * 3)
-    print(f"   minigrad  {t_mg * 1e3:7.2f} ms")
-    results["minigrad_mlp_ms"] = t_mg * 1e3
+    steps = {"minigrad": mlp_step_factory(mg, nn, F, mg.optim, sizes, batch)}
     if torch is not None:
-        step_t = mlp_step_factory(torch, torch.nn, torch.nn.functional, torch.optim, sizes, batch)
-        t_t = median_time(step_t, repeat * 3)
-        print(
-            f"   torch     {t_t * 1e3:7.2f} ms   ratio minigrad/torch {t_mg / t_t:.2f}"
-            "   (target: at most 1.2)"
+        steps["torch"] = mlp_step_factory(
+            torch, torch.nn, torch.nn.functional, torch.optim, sizes, batch
         )
-        results["torch_mlp_ms"] = t_t * 1e3
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for r in range(rounds):
+        for name in list(steps)[:: 1 if r % 2 == 0 else -1]:
+            times[name].append(median_time(steps[name], repeat * 3) * 1e3)
+    print(f"   minigrad  {spread(times['minigrad'], 'ms')}")
+    results["minigrad_mlp_ms"] = statistics.median(times["minigrad"])
+    if torch is not None:
+        ratios = [m / t for m, t in zip(times["minigrad"], times["torch"])]
+        print(f"   torch     {spread(times['torch'], 'ms')}")
+        ratio = spread(ratios, "").strip()
+        print(f"   ratio minigrad/torch, per round: {ratio}   (target: at most 1.2)")
+        results["torch_mlp_ms"] = statistics.median(times["torch"])
+        results["mlp_ratio"] = statistics.median(ratios)
     return results
 
 

@@ -25,11 +25,28 @@ def test_quick_mode_prints_and_returns_every_figure(bench, capsys, keep_torch_th
     assert "us per op" in out and "MLP training step" in out
     expected = {"numpy_multiply_us", "minigrad_us_per_op", "minigrad_mlp_ms"}
     if torch is not None:
-        expected |= {"torch_us_per_op", "torch_mlp_ms"}
+        expected |= {"torch_us_per_op", "torch_mlp_ms", "chain_ratio", "mlp_ratio"}
     assert set(res) == expected
     # a chain op does two numpy operations and some bookkeeping: more than one raw product
     assert 0 < res["numpy_multiply_us"] < res["minigrad_us_per_op"] < 1000
     assert all(v > 0 for v in res.values())
+
+
+def test_rounds_take_turns_and_report_medians_of_paired_ratios(bench, capsys, keep_torch_threads):
+    torch = keep_torch_threads
+    res = bench.main(["--quick", "--rounds", "2"])
+    out = capsys.readouterr().out
+    assert "2 rounds" in out and "(median of 2;" in out
+    if torch is not None:
+        assert "ratio minigrad/torch, per round:" in out
+        assert 0 < res["mlp_ratio"] and 0 < res["chain_ratio"]
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--rounds", "0"])
+
+
+def test_spread_shows_the_range_only_for_several_values(bench):
+    assert bench.spread([2.0], "ms") == "   2.00 ms"
+    assert bench.spread([3.0, 1.0, 2.0], "us") == "   2.00 us (median of 3; 1.00 to 3.00)"
 
 
 def test_parse_collected_reads_callgrind_summary(bench):
