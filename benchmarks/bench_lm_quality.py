@@ -27,7 +27,12 @@ with two threads PyTorch ends 0.0016 to 0.0045 lower (five runs, three seeds). T
 PyTorch spreads elementwise work over both cores (its sigmoid of a 64 x 2048 block: 136 us on one
 thread, 99 on two), while a numpy ufunc uses one core, and elementwise work is about a quarter of
 minigrad's step at H=512 (exp and tanh alone about 8%). At equal steps (``--steps 600``,
-``--steps 1300``) the two are within 0.0012 of each other either way.
+``--steps 1300``) the two are within 0.0012 of each other either way. Tried and not kept: each LSTM
+layer splitting its batch over two Python threads, each with one BLAS thread (the rows of a batch
+never meet inside a layer, and numpy releases the GIL while it computes). That needs OpenBLAS's
+idle threads to stop spinning (``OPENBLAS_THREAD_TIMEOUT``, read at numpy's import); it made the
+layer's loops 5 to 20% faster alone, but the training step no faster within this machine's noise
+(112 to 123 steps a minute either way; 232 against 228 steps in two minutes of the race).
 
 Target (issue 4): minigrad at most 1.60 nats/char within 10 minutes, and no worse than PyTorch.
 This is a benchmark, not a test: it prints figures and exits 0.
