@@ -219,6 +219,44 @@ class Pow(Function):
         return gx, gy
 
 
+class Remainder(Function):
+    """``x % y`` with the sign of ``y`` (Python's and PyTorch's rule): ``x - floor(x / y) * y``.
+
+    d/dx = 1 and d/dy = -floor(x / y), where the remainder is continuous (everywhere but its
+    jumps, where ``x / y`` is a whole number).
+    """
+
+    __slots__ = ("x", "y")
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return np.remainder(x, y)
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        gx = unbroadcast(grad, x.shape) if self.needs_input_grad[0] else None
+        gy = None
+        if self.needs_input_grad[1]:
+            gy = unbroadcast(-grad * np.floor_divide(x, y), y.shape)
+        return gx, gy
+
+
+class FloorDivide(Function):
+    """``x // y``, rounded towards minus infinity. Its derivative is zero wherever it exists, so,
+    as in PyTorch, a gradient through it is an error rather than a silent zero."""
+
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return np.floor_divide(x, y)
+
+    def backward(self, grad):
+        raise RuntimeError(
+            "the derivative of floor division (//) is not implemented: it is zero wherever it"
+            " exists. Compute the quotient from detached tensors (a.detach() // b), or use /"
+        )
+
+
 class MatMul(Function):
     """Matrix product with numpy's rules: 1-D operands are vectors, leading dims broadcast."""
 
@@ -865,6 +903,7 @@ add, sub, mul, div, power, matmul, neg = (
     Neg.apply,
 )
 pow_scalar = PowScalar.apply
+remainder, floor_divide = Remainder.apply, FloorDivide.apply
 add_const = AddConst.apply_with_constant
 rsub_const = RSubConst.apply_with_constant
 mul_const = MulConst.apply_with_constant

@@ -753,6 +753,26 @@ class Tensor:
     def __rpow__(self, base: TensorLike) -> Tensor:
         return _ops.power(*_promote(as_tensor(base, self), self))
 
+    def __mod__(self, other: TensorLike) -> Tensor:
+        return _ops.remainder(*_promote(self, as_tensor(other, self)))
+
+    def __rmod__(self, other: TensorLike) -> Tensor:
+        return _ops.remainder(*_promote(as_tensor(other, self), self))
+
+    def __floordiv__(self, other: TensorLike) -> Tensor:
+        return _ops.floor_divide(*_promote(self, as_tensor(other, self)))
+
+    def __rfloordiv__(self, other: TensorLike) -> Tensor:
+        return _ops.floor_divide(*_promote(as_tensor(other, self), self))
+
+    def remainder(self, other: TensorLike) -> Tensor:
+        """``self % other``, with the sign of ``other`` (as ``torch.remainder``)."""
+        return self % other
+
+    def floor_divide(self, other: TensorLike) -> Tensor:
+        """``self // other``, rounded towards minus infinity (not differentiable)."""
+        return self // other
+
     def __neg__(self) -> Tensor:
         return _ops.neg(self)
 

@@ -103,6 +103,31 @@ def test_piecewise_ops_away_from_kinks(data, shape):
         assert mg.gradcheck(f, [t64(x)])
 
 
+@SETTINGS
+@given(data=st.data(), shape=shapes)
+def test_remainder_away_from_its_jumps(data, shape):
+    x = arrays(data.draw, shape, -3.0, 3.0)
+    y = np.where(arrays(data.draw, shape, 0.0, 1.0) < 0.5, -0.7, 0.9)  # both signs of divisor
+    q = x / y
+    x = np.where(np.abs(q - np.round(q)) < 0.05, (np.round(q) + 0.5) * y, x)  # off the jumps
+    assert mg.gradcheck(lambda a, b: a % b, [t64(x), t64(y)])
+    assert mg.gradcheck(lambda a: a % 0.9, [t64(x)])
+    # a number modulo a tensor (PyTorch has no gradient for it): 2.5 / y is -3.57 or 2.78
+    assert mg.gradcheck(lambda b: 2.5 % b, [t64(y)])
+
+
+def test_floor_division_is_not_differentiable():
+    x = mg.tensor([1.5, -2.5], requires_grad=True)
+    q = x // 2
+    assert q.detach().numpy().tolist() == [0.0, -2.0] and q.requires_grad
+    with pytest.raises(RuntimeError, match=r"derivative of floor division \(//\)"):
+        q.sum().backward()
+    assert (x.detach() // 2).requires_grad is False
+    i = mg.tensor([5, -7, 9])
+    assert (i // 2).numpy().tolist() == [2, -4, 4] and (i // 2).dtype == mg.int64
+    assert (7 % i).numpy().tolist() == [2, 0, 7] and (i % 2.5).dtype == mg.float32
+
+
 @st.composite
 def shape_and_dim(draw, min_dims=1):
     shape = draw(st.lists(st.integers(1, 4), min_size=min_dims, max_size=3).map(tuple))

@@ -60,6 +60,10 @@ CASES = {
     "pow_scalar": ([(5,)], lambda lib, F, a: (a * a + 0.5) ** 1.5),
     "pow_tensor": ([(3,), (3,)], lambda lib, F, a, b: (a * a + 0.5) ** b),
     "rpow": ([(3,)], lambda lib, F, a: 2.0**a),
+    "remainder": (
+        [(6,), (6,)],
+        lambda lib, F, a, b: (a % (b.abs() + 0.5), a % -0.7, a.remainder(b + 3)),
+    ),
     "neg": ([(3,)], lambda lib, F, a: -a),
     "matmul_2d": ([(3, 4), (4, 5)], lambda lib, F, a, b: a @ b),
     "matmul_batched_bcast": ([(2, 1, 3, 4), (5, 4, 2)], lambda lib, F, a, b: a @ b),
@@ -241,6 +245,8 @@ PROMOTION_OPS = {
     "*": lambda x, y: x * y,
     "/": lambda x, y: x / y,
     "**": lambda x, y: x**y,
+    "%": lambda x, y: x % y,
+    "//": lambda x, y: x // y,
 }
 
 
