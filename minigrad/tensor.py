@@ -1236,6 +1236,8 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
     like = x if x is not None else y
     x = as_tensor(input, like)
     y = as_tensor(other, like)
+    if x.data.dtype is not y.data.dtype:
+        x, y = _promote(x, y)  # PyTorch's rule, as for the arithmetic operators
     return _ops.Where.apply(x, y, cond=cond)
 
 

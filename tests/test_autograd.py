@@ -245,6 +245,9 @@ def test_integers_meeting_floats_follow_pytorch_not_numpy():
         assert got.dtype == mg.float32
         np.testing.assert_array_equal(got.numpy(), want)
     assert (i * 2).dtype == mg.int64 and (mg.tensor([True]) ** 2).dtype == mg.int64
+    w = mg.where(mg.tensor([True, False, True]), mg.tensor([0.5, 0.5, 0.5]), i)
+    assert w.dtype == mg.float32 and w.numpy().tolist() == [0.5, 2.0, 0.5]
+    assert mg.where(mg.tensor([True, False, True]), i, 0.5).dtype == mg.float32
     mg.set_default_dtype(mg.float64)
     assert (i / i).dtype == mg.float64 and (i * 0.1).dtype == mg.float64
 
