@@ -55,6 +55,8 @@ CHAIN_SCRIPT = """
 import gc, statistics, sys, time
 lib = sys.argv[1]
 n, repeat = int(sys.argv[2]), int(sys.argv[3])
+if sys.argv[5:] == ["nogc"]:
+    gc.disable()
 if lib == "minigrad":
     import minigrad as L
 else:
@@ -110,7 +112,11 @@ def chain_instructions(n: int) -> float | None:
     """Instructions per op of minigrad's chain, counted by callgrind; None without valgrind.
 
     The chain script runs its chain ``repeat + 2`` times; the counts of ``repeat`` 1 and 3 differ by
-    two chains, so their difference over ``2 n`` is the cost of one op, start-up excluded.
+    two chains, so their difference over ``2 n`` is the cost of one op, start-up excluded. The
+    garbage collector is off for the count (it is about a tenth of the time): when it runs a full
+    collection depends on everything the interpreter has allocated since it started, so the
+    difference of two runs with it on came out anywhere from 22,500 to 30,500 for the same code,
+    depending on the directory the script was started from.
     """
     import shutil
     import subprocess
@@ -118,14 +124,21 @@ def chain_instructions(n: int) -> float | None:
 
     if shutil.which("valgrind") is None:
         return None
+    # a fixed hash seed: string hashes decide the layout of every dict, and with a random seed
+    # the count of the same code varied by up to a tenth between runs (24,717 and 28,115)
+    # and one BLAS thread: callgrind runs threads one at a time and counts the instructions of
+    # OpenBLAS's idle workers spinning while they wait for work, which varied from run to run
+    env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
     counts = []
     for repeat in (1, 3):
         out = subprocess.run(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-             "-c", CHAIN_SCRIPT, "minigrad", str(n), str(repeat), "1"],
+             "-c", CHAIN_SCRIPT, "minigrad", str(n), str(repeat), "1", "nogc"],
             capture_output=True,
             text=True,
             check=True,
+            env=env,
         )
         counts.append(parse_collected(out.stderr))
     return (counts[1] - counts[0]) / (2 * n)
@@ -211,7 +224,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         if count is None:
             print("   instructions: valgrind is not installed (apt install valgrind)")
         else:
-            print(f"   minigrad  {count:,.0f} instructions per op (callgrind)")
+            print(f"   minigrad  {count:,.0f} instructions per op (callgrind; no GC)")
             results["minigrad_instructions_per_op"] = count
 
     sizes = [784, 256, 256, 10] if args.quick else [784, 1024, 1024, 10]

@@ -66,3 +66,37 @@ def test_instruction_count_is_skipped_without_valgrind(bench, monkeypatch):
 
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert bench.chain_instructions(10) is None
+
+
+def test_instruction_count_runs_a_repeatable_process(bench, monkeypatch):
+    """Fixed hash seed, one BLAS thread, GC off: the three things that made the count wander."""
+    import shutil
+    import subprocess
+
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append((cmd, kwargs["env"]))
+        repeat = int(cmd[cmd.index("-c") + 4])
+        return subprocess.CompletedProcess(cmd, 0, "", f"==1== Collected : {1000 + 60 * repeat}\n")
+
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/valgrind")
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    assert bench.chain_instructions(10) == (1180 - 1060) / 20
+    assert len(calls) == 2
+    for cmd, env in calls:
+        assert cmd[0] == "valgrind" and cmd[-1] == "nogc"
+        assert env["PYTHONHASHSEED"] == "0" and env["OPENBLAS_NUM_THREADS"] == "1"
+
+
+@pytest.mark.parametrize("extra, enabled", [([], True), (["nogc"], False)])
+def test_chain_script_turns_gc_off_only_when_asked(bench, extra, enabled):
+    import subprocess
+    import sys
+
+    script = bench.CHAIN_SCRIPT + "\nprint(gc.isenabled())\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script, "minigrad", "20", "1", "1", *extra],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert float(out[0]) > 0 and out[1] == str(enabled)
