@@ -124,20 +124,42 @@ def test_grad_and_anomaly_modes_belong_to_one_thread():
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-@pytest.mark.parametrize("c", [2, -3, 0.1, 1.0001, 2**60 + 1, 1e300])
+@pytest.mark.parametrize(
+    "c", [2, -3, 0.1, 1.0001, 2**60 + 1, 1e300, 0.0, -0.0, float("nan"), float("-inf"), True]
+)
 def test_python_constants_give_numpys_values_and_dtypes(dtype, c):
     """t + c, c - t, t * c, t / c, c / t: exactly what numpy gives for the array and the number.
 
-    The engine turns c into a 0-d array of t's dtype when t is floating point; that must not show.
+    The engine turns c into a 0-d array of t's dtype when t is floating point, and keeps those
+    arrays for the next op with the same number; neither may show. Each op runs twice (the second
+    time the array comes from the cache), and zeros must keep their sign.
     """
-    a = np.array([0.5, -1.25, 3.0, 7.0]).astype(dtype)
+    a = np.array([0.5, -1.25, 3.0, 7.0, 0.0]).astype(dtype)
     t = mg.tensor(a)
     with np.errstate(all="ignore"):
-        for got, want in (
-            (t + c, a + c), (c - t, c - a), (t * c, a * c), (t / c, a / c), (c / t, c / a)
-        ):
-            assert got.dtype == want.dtype
-            np.testing.assert_array_equal(got.numpy(), want)
+        for _ in range(2):
+            for got, want in (
+                (t + c, a + c), (c - t, c - a), (t * c, a * c), (t / c, a / c), (c / t, c / a)
+            ):
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(got.numpy(), want)
+                np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(want))
+
+
+def test_cached_constants_are_read_only_and_bounded():
+    import sys
+
+    engine = sys.modules["minigrad.tensor"]  # the module (minigrad.tensor is also a function)
+    consts = engine._CONSTANTS[np.dtype(np.float32)]
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 0.375
+    assert not consts[0.375].flags.writeable
+    assert np.signbit((x * -0.0).detach().numpy()).all() and 0.0 not in consts
+    for i in range(3000):  # a new number each time, as a schedule of learning rates might give
+        x + (1.0 + i / 7)
+    assert 0 < len(consts) <= 1024
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.375, 0.375])
 
 
 def test_a_custom_function_returning_a_wrong_shape_is_named():
