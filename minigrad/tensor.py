@@ -1196,7 +1196,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"cat: sizes must match except in dimension {dim}; tensor 0 has shape"
                 f" {tensors[0].shape} but tensor {i} has shape {t.shape}"
             )
-    return _ops.Cat.apply(*tensors, dim=d)
+    return _ops.Cat.apply(*_same_dtype(tensors), dim=d)
 
 
 concat = concatenate = cat
@@ -1214,7 +1214,27 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f" 0 and {t.shape} at entry {i}"
             )
     d = _dim(dim, tensors[0].ndim + 1)
-    return _ops.Stack.apply(*tensors, dim=d)
+    return _ops.Stack.apply(*_same_dtype(tensors), dim=d)
+
+
+def _same_dtype(tensors: list[Tensor]) -> list[Tensor]:
+    """The tensors of a ``cat`` or ``stack``, cast to the dtype PyTorch gives the result.
+
+    The highest kind present (bool < integer < floating point) decides, and among the dtypes of
+    that kind numpy's promotion: int64 with float32 gives float32 (numpy would give float64). The
+    casts are recorded, so each input's gradient comes back in its own dtype.
+
+    >>> import minigrad
+    >>> minigrad.cat([minigrad.tensor([1, 2]), minigrad.tensor([0.5])]).dtype
+    dtype('float32')
+    """
+    first = tensors[0].data.dtype
+    if all(t.data.dtype is first for t in tensors):
+        return tensors
+    dtypes = [t.data.dtype for t in tensors]
+    top = max(_KIND_RANK.get(dt.kind, 2) for dt in dtypes)
+    dt = np.result_type(*[dt for dt in dtypes if _KIND_RANK.get(dt.kind, 2) == top])
+    return [t.to(dt) for t in tensors]
 
 
 def split(

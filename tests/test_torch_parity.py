@@ -308,3 +308,35 @@ def test_binary_ops_promote_dtypes_as_pytorch_does(torch, op, default):
     finally:
         mg.set_default_dtype(mg.float32)
         torch.set_default_dtype(old)
+
+
+@pytest.mark.parametrize("join", ["cat", "stack"])
+def test_cat_and_stack_promote_dtypes_as_pytorch_does(torch, join):
+    """Every pair and a triple of dtypes: the result's dtype and values are PyTorch's (numpy would
+    widen int64 with float32 to float64)."""
+    pairs = [(a, b) for a in PROMOTION_DTYPES for b in PROMOTION_DTYPES]
+    for dtypes in [*pairs, ("bool", "int32", "float16")]:
+        got = _both(
+            torch, lambda lib, d=dtypes: getattr(lib, join)([_operand(lib, x, False) for x in d])
+        )
+        (m_dtype, m_val), (t_dtype, t_val) = got
+        assert m_dtype == t_dtype, f"{join} of {dtypes}: minigrad gives {m_dtype}, torch {t_dtype}"
+        np.testing.assert_array_equal(m_val, t_val)
+
+
+def test_cat_of_mixed_float_dtypes_sends_each_input_its_gradient_in_its_dtype(torch):
+    a32 = np.array([1.0, 2.0], np.float32)
+    b64 = np.array([3.0, 4.0])
+    up = np.array([0.5, -1.0, 2.0, 3.0])
+    res = {}
+    for lib in (mg, torch):
+        a = lib.tensor(a32, requires_grad=True)
+        b = lib.tensor(b64, requires_grad=True)
+        out = lib.cat([a, b * b])
+        (out * lib.tensor(up)).sum().backward()
+        dtype = str(out.dtype).split(".")[-1]
+        res[lib] = (dtype, a.grad.numpy(), str(a.grad.dtype), b.grad.numpy())
+    m, t = res[mg], res[torch]
+    assert m[0] == t[0] == "float64" and m[2].endswith("float32") and t[2].endswith("float32")
+    np.testing.assert_array_equal(m[1], t[1])
+    np.testing.assert_allclose(m[3], t[3])
