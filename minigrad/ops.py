@@ -219,6 +219,15 @@ class Pow(Function):
         return gx, gy
 
 
+def _check_integer_divisor(y: np.ndarray, op: str) -> None:
+    """An integer divisor of zero is an error, as in PyTorch and Python (numpy: 0 and a warning)."""
+    if y.dtype.kind in "iub" and not y.all():
+        raise ZeroDivisionError(
+            f"integer division or modulo by zero: x {op} y with an integer y that has zeros;"
+            " convert to a floating point dtype for inf and nan"
+        )
+
+
 class Remainder(Function):
     """``x % y`` with the sign of ``y`` (Python's and PyTorch's rule): ``x - floor(x / y) * y``.
 
@@ -229,6 +238,7 @@ class Remainder(Function):
     __slots__ = ("x", "y")
 
     def forward(self, x, y):
+        _check_integer_divisor(y, "%")
         self.x, self.y = x, y
         return np.remainder(x, y)
 
@@ -248,6 +258,7 @@ class FloorDivide(Function):
     __slots__ = ()
 
     def forward(self, x, y):
+        _check_integer_divisor(y, "//")
         return np.floor_divide(x, y)
 
     def backward(self, grad):

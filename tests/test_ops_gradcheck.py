@@ -128,6 +128,21 @@ def test_floor_division_is_not_differentiable():
     assert (7 % i).numpy().tolist() == [2, 0, 7] and (i % 2.5).dtype == mg.float32
 
 
+def test_integer_division_by_zero_is_an_error_as_in_pytorch():
+    i = mg.tensor([5, -7, 9])
+    for f in (
+        lambda: i // 0,
+        lambda: i % 0,
+        lambda: i // mg.tensor([1, 0, 1]),
+        lambda: 3 % mg.tensor([2, 0]),
+        lambda: i % mg.tensor(False),
+    ):
+        with pytest.raises(ZeroDivisionError, match=r"division or modulo by zero: x (//|%)"):
+            f()
+    with np.errstate(divide="ignore", invalid="ignore"):  # floats give inf and nan, as in PyTorch
+        assert (mg.tensor([1.0]) // 0).item() == np.inf and np.isnan((mg.tensor([1.0]) % 0).item())
+
+
 @st.composite
 def shape_and_dim(draw, min_dims=1):
     shape = draw(st.lists(st.integers(1, 4), min_size=min_dims, max_size=3).map(tuple))
