@@ -294,6 +294,8 @@ def _new_constant(consts: dict[Any, np.ndarray], c: Any, dtype: np.dtype) -> np.
             consts.clear()
         consts[c] = arr
     return arr
+
+
 # needs_input_grad for one and two inputs, shared constants (no allocation per op)
 _NEEDS1 = ((False,), (True,))  # indexed by a bool
 _NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
