@@ -23,7 +23,7 @@ large that is for PyTorch against itself (its matrix products round differently 
 
 The thread count decides the race. Measured on the 2-core machine this was written on: with
 ``--threads 1`` minigrad takes 7% more steps in 10 minutes and ends 0.010 to 0.015 nats/char lower;
-with two threads PyTorch ends 0.0016 to 0.0045 lower (five runs, three seeds). The likely reason:
+with two threads PyTorch ends 0.0016 to 0.0067 lower (six runs, four seeds). The likely reason:
 PyTorch spreads elementwise work over both cores (its sigmoid of a 64 x 2048 block: 136 us on one
 thread, 99 on two), while a numpy ufunc uses one core, and elementwise work is about a quarter of
 minigrad's step at H=512 (exp and tanh alone about 8%). At equal steps (``--steps 600``,
