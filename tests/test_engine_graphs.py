@@ -24,7 +24,8 @@ torch = pytest.importorskip("torch", reason="PyTorch is the oracle here (pip ins
 
 SHAPE = (3, 4)
 
-# name -> (number of operands, fn(lib, a, b)); every result has shape SHAPE
+# name -> fn(lib, a, b), a and b two tensors of the pool (ops of one operand ignore b); every
+# result has shape SHAPE
 OPS = {
     "add": lambda lib, a, b: a + b,
     "sub": lambda lib, a, b: a - b,
