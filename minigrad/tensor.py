@@ -143,6 +143,41 @@ def _nonfinite_kind(a: np.ndarray) -> str | None:
 # --------------------------------------------------------------------------------------------------
 
 
+def _add_at(buf: np.ndarray, index: Any, value: np.ndarray) -> None:
+    """``np.add.at(buf, index, value)``: for many rows picked by one integer array, by sorting.
+
+    An embedding's backward adds thousands of gradient rows into a few table rows. ``np.add.at``
+    does that one row at a time (about 5 ms for 6,400 rows of 64 floats); sorting the indices and
+    summing each run with ``np.add.reduceat`` takes a fifth of that. The sums group the additions
+    differently, so float results can differ in the last bits.
+    """
+    if (
+        type(index) is not np.ndarray
+        or index.dtype.kind not in "iu"
+        or index.size < 256
+        or buf.ndim < 2
+        or value.shape != index.shape + buf.shape[1:]
+    ):
+        np.add.at(buf, index, value)
+        return
+    flat = index.reshape(-1)
+    n = buf.shape[0]
+    if flat.size and (flat.min() < -n or flat.max() >= n):
+        np.add.at(buf, index, value)  # raises numpy's own IndexError
+        return
+    if flat.dtype.kind == "i":
+        flat = np.where(flat < 0, flat + n, flat)
+    _add_rows_sorted(buf, flat, value.reshape(flat.size, *buf.shape[1:]))
+
+
+def _add_rows_sorted(buf: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``buf[rows[i]] += values[i]`` for every i, repeated rows included (rows in ``[0, n)``)."""
+    order = np.argsort(rows, kind="stable")
+    keys = rows[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    buf[keys[starts]] += np.add.reduceat(values[order], starts, axis=0)
+
+
 class IndexedGrad:
     """A gradient that is zero except at ``index``, where it is ``value``.
 
@@ -1430,7 +1465,7 @@ def backward(
                 if pg.basic:
                     buf[pg.index] += pg.value
                 else:
-                    np.add.at(buf, pg.index, pg.value)
+                    _add_at(buf, pg.index, pg.value)
             if d:
                 deps[p] = d
             else:

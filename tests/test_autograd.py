@@ -486,3 +486,86 @@ def test_log_softmax_is_stable_for_huge_logits():
     assert np.isfinite(x.grad.data).all()
     assert np.isfinite(F.softmax(x, 1).data).all()
     assert np.isfinite(x.sigmoid().data).all()
+
+
+# -- scattered gradients: the sorted fast path of np.add.at ---------------------------------------
+
+
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32, np.uint8, np.intp])
+@pytest.mark.parametrize("row_shape", [(7,), (3, 4)])
+def test_add_at_sorted_path_matches_np_add_at(index_dtype, row_shape):
+    from minigrad.tensor import _add_at
+
+    rng = np.random.default_rng(int(np.dtype(index_dtype).itemsize) + len(row_shape))
+    n = 40
+    low = 0 if np.dtype(index_dtype).kind == "u" else -n  # negative rows count from the end
+    index = rng.integers(low, n, size=(30, 20)).astype(index_dtype)  # 600 rows, many repeated
+    value = rng.standard_normal(index.shape + row_shape)
+    start = rng.standard_normal((n, *row_shape))
+    want, got = start.copy(), start.copy()
+    np.add.at(want, index, value)
+    _add_at(got, index, value)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # float32: a different grouping of the sums, the same numbers to float32 precision
+    want32, got32 = start.astype(np.float32), start.astype(np.float32)
+    np.add.at(want32, index, value.astype(np.float32))
+    _add_at(got32, index, value.astype(np.float32))
+    np.testing.assert_allclose(got32, want, rtol=1e-5, atol=1e-5)
+
+
+def test_add_at_takes_the_sorted_path_only_where_it_applies(monkeypatch):
+    import importlib
+
+    tensor_module = importlib.import_module("minigrad.tensor")  # mg.tensor is the function
+    calls = []
+    real = tensor_module._add_rows_sorted
+    monkeypatch.setattr(
+        tensor_module, "_add_rows_sorted", lambda *a: (calls.append(1), real(*a))[1]
+    )
+    rng = np.random.default_rng(0)
+    buf = np.zeros((10, 3))
+    big = rng.integers(0, 10, 500)
+    cases = [
+        (big, rng.standard_normal((500, 3)), 1),  # many rows: sorted
+        (big[:100], rng.standard_normal((100, 3)), 0),  # few: np.add.at
+        (big, rng.standard_normal((500, 1)), 0),  # a broadcast value: np.add.at
+        ((big, big % 3), rng.standard_normal(500), 0),  # a tuple index: np.add.at
+    ]
+    for index, value, used in cases:
+        calls.clear()
+        want, got = buf.copy(), buf.copy()
+        np.add.at(want, index, value)
+        tensor_module._add_at(got, index, value)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        assert len(calls) == used
+    one_d = np.zeros(10)  # a 1-D buffer: np.add.at (reduceat would sum pairwise)
+    calls.clear()
+    tensor_module._add_at(one_d, big, np.ones(500))
+    assert calls == [] and one_d.sum() == 500
+
+
+@pytest.mark.parametrize("bad", [10, -11])
+def test_add_at_sorted_path_rejects_rows_out_of_range(bad):
+    from minigrad.tensor import _add_at
+
+    index = np.zeros(300, dtype=np.int64)
+    index[123] = bad
+    buf = np.zeros((10, 2))
+    with pytest.raises(IndexError):
+        _add_at(buf, index, np.ones((300, 2)))
+    assert not buf.any()  # nothing was added before the error
+
+
+def test_embedding_gradient_over_many_ids_is_the_one_hot_product():
+    # the case the sorted path is for: a language model's batch of ids into a small table
+    rng = np.random.default_rng(3)
+    table = rng.standard_normal((80, 16)).astype(np.float32)
+    ids = rng.integers(0, 80, size=(100, 64))
+    weight = mg.tensor(table, requires_grad=True)
+    out = F.embedding(mg.tensor(ids), weight)
+    upstream = rng.standard_normal(out.shape).astype(np.float32)
+    (out * mg.tensor(upstream)).sum().backward()
+    one_hot = np.eye(80)[ids.reshape(-1)]
+    want = one_hot.T @ upstream.reshape(-1, 16).astype(np.float64)
+    assert weight.grad.dtype == np.float32
+    np.testing.assert_allclose(weight.grad.numpy(), want, rtol=1e-4, atol=1e-4)

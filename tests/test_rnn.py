@@ -565,3 +565,20 @@ def test_bad_constructor_arguments():
         nn.GRU(3, 5, dropout=1.5)
     with pytest.raises(ValueError, match="num_layers"):
         nn.GRU(3, 5, num_layers=0)
+
+
+@pytest.mark.parametrize("f, width", [(3, 20), (20, 20), (30, 20)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_input_projection_with_the_bias_in_the_product_or_after(f, width, with_bias):
+    # narrower inputs carry the bias inside the GEMM (a column of ones), wider ones add it after
+    from minigrad.nn.rnn import _input_projection
+
+    rng = np.random.default_rng(f + width)
+    x, w = rng.standard_normal((50, f)), rng.standard_normal((width, f))
+    bias = rng.standard_normal(width) if with_bias else None
+    scale = rng.choice([-1.0, -2.0], width)
+    out = np.full((50, width), np.nan)
+    got = _input_projection(x, w, bias, scale, out)
+    want = (x @ w.T + (bias if with_bias else 0)) * scale
+    assert got is out
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
