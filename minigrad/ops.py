@@ -13,6 +13,7 @@ undoes the broadcast with :func:`unbroadcast`.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -268,6 +269,19 @@ class FloorDivide(Function):
         )
 
 
+def _rows_matmul(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``x @ m`` for a 2-D ``m``: one matrix product over all the rows of ``x``, whatever its rank.
+
+    numpy's matmul treats an ``x`` of 3 or more dimensions as a stack of matrices and calls BLAS
+    once per matrix: 100 products of 64 rows for a (100, 64, 512) batch of sequences, about twice
+    as slow as one product of 6,400 rows (a reshape, free when ``x`` is contiguous).
+    """
+    if x.ndim <= 2:
+        return x @ m
+    lead = x.shape[:-1]
+    return (x.reshape(math.prod(lead), x.shape[-1]) @ m).reshape(*lead, m.shape[1])
+
+
 class MatMul(Function):
     """Matrix product with numpy's rules: 1-D operands are vectors, leading dims broadcast."""
 
@@ -284,6 +298,8 @@ class MatMul(Function):
                 f" {ka} columns but the second has {kb} rows"
             )
         self.a, self.b = a, b
+        if b.ndim == 2:
+            return _rows_matmul(a, b)
         try:
             return np.matmul(a, b)
         except ValueError as e:
@@ -299,6 +315,13 @@ class MatMul(Function):
             return ga, gb
         if a.ndim == 1 and b.ndim == 1:
             return grad * b, grad * a
+        if a.ndim > 2 and b.ndim == 2:  # a stack times one matrix: each gradient one GEMM
+            ga = _rows_matmul(grad, b.T) if self.needs_input_grad[0] else None
+            gb = None
+            if self.needs_input_grad[1]:
+                k, n = b.shape
+                gb = a.reshape(-1, k).T @ grad.reshape(-1, n) if a.size else np.zeros_like(b)
+            return ga, gb
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = grad
@@ -730,14 +753,14 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
-        out = x @ w.T
+        out = _rows_matmul(x, w.T)
         if b is not None:
             out += b
         return out
 
     def backward(self, grad):
         x, w = self.x, self.w
-        gx = grad @ w if self.needs_input_grad[0] else None
+        gx = _rows_matmul(grad, w) if self.needs_input_grad[0] else None
         gw = gb = None
         g2 = grad.reshape(-1, grad.shape[-1])
         if self.needs_input_grad[1]:

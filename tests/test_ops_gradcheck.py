@@ -193,7 +193,9 @@ def test_softmax_family(data, sd):
 
 @st.composite
 def matmul_shapes(draw):
-    kind = draw(st.sampled_from(["vv", "mv", "vm", "mm", "bmm", "bcast", "bv", "vb"]))
+    kind = draw(
+        st.sampled_from(["vv", "mv", "vm", "mm", "bmm", "bcast", "bv", "vb", "b_m", "bb_m"])
+    )
     n, k, m, b = (draw(st.integers(1, 4)) for _ in range(4))
     return {
         "vv": ((k,), (k,)),
@@ -204,6 +206,8 @@ def matmul_shapes(draw):
         "bcast": ((b, 1, n, k), (3, k, m)),
         "bv": ((b, n, k), (k,)),
         "vb": ((k,), (b, k, m)),
+        "b_m": ((b, n, k), (k, m)),  # a stack times one matrix: one GEMM over all the rows
+        "bb_m": ((b, 2, n, k), (k, m)),
     }[kind]
 
 
@@ -213,6 +217,27 @@ def test_matmul(data, shapes_):
     sa, sb = shapes_
     a, b = arrays(data.draw, sa), arrays(data.draw, sb)
     assert mg.gradcheck(lambda x, y: x @ y, [t64(a), t64(b)])
+
+
+def test_stack_times_matrix_as_one_product_non_contiguous_and_empty():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 3, 5)).transpose(1, 0, 2)  # (3, 4, 5), not contiguous
+    w = rng.standard_normal((5, 2))
+    np.testing.assert_allclose((t64(a) @ t64(w)).detach().numpy(), a @ w, rtol=1e-13)
+    assert mg.gradcheck(lambda x, y: x @ y, [t64(a), t64(w)])
+    lin_w = rng.standard_normal((2, 5))
+    assert mg.gradcheck(lambda x, y: F.linear(x, y), [t64(a), t64(lin_w)])
+    for sa in [(0, 3, 5), (2, 0, 5)]:  # no rows: zero gradients of the right shapes
+        x, y = t64(np.ones(sa)), t64(w)
+        out = x @ y
+        assert out.shape == sa[:-1] + (2,)
+        out.sum().backward()
+        assert x.grad.shape == sa and y.grad.shape == (5, 2) and not y.grad.detach().numpy().any()
+    x, y = t64(np.ones((2, 3, 0))), t64(np.ones((0, 4)))  # k = 0: a product of zeros
+    out = x @ y
+    assert out.shape == (2, 3, 4) and not out.detach().numpy().any()
+    out.sum().backward()
+    assert x.grad.shape == (2, 3, 0) and y.grad.shape == (0, 4)
 
 
 @st.composite
