@@ -112,8 +112,10 @@ class RNNLanguageModel(nn.Module):
             self.decoder.weight = self.embedding.weight
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:  # type: ignore[override]
-        emb = self.drop(self.embedding(x))
-        out, state = self.rnn(emb, state)
+        if self.drop.p and self.training:
+            out, state = self.rnn(self.drop(self.embedding(x)), state)
+        else:  # no dropout between them: the layer reads the table (RNNBase.forward_embedded)
+            out, state = self.rnn.forward_embedded(self.embedding, x, state)
         return self.decoder(self.drop(out)), state
 
     def extra_repr(self) -> str:

@@ -839,6 +839,10 @@ class Tensor:
     def __pos__(self) -> Tensor:
         return self
 
+    def __abs__(self) -> Tensor:
+        """``abs(t)``, as :meth:`abs`."""
+        return _ops.Abs.apply(self)
+
     def __matmul__(self, other: TensorLike) -> Tensor:
         return _ops.matmul(self, as_tensor(other, self))
 

@@ -569,3 +569,11 @@ def test_embedding_gradient_over_many_ids_is_the_one_hot_product():
     want = one_hot.T @ upstream.reshape(-1, 16).astype(np.float64)
     assert weight.grad.dtype == np.float32
     np.testing.assert_allclose(weight.grad.numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+def test_builtin_abs_is_the_abs_op():
+    x = mg.tensor([-2.0, 0.5, -0.0, 3.0], requires_grad=True)
+    y = abs(x)
+    assert y.tolist() == [2.0, 0.5, 0.0, 3.0]
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.sign([-2.0, 0.5, 0.0, 3.0]))

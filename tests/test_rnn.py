@@ -582,3 +582,156 @@ def test_input_projection_with_the_bias_in_the_product_or_after(f, width, with_b
     want = (x @ w.T + (bias if with_bias else 0)) * scale
     assert got is out
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+# -- forward_embedded: the first layer reads the embedding table ---------------------------------
+
+
+def _embedded_pair(kind, vocab, **kw):
+    cls, extra = _cls_and_kwargs(kind)
+    minigrad.manual_seed(1)
+    emb = nn.Embedding(vocab, I, dtype=minigrad.float64)
+    layer = getattr(nn, cls)(I, H, dtype=minigrad.float64, **kw, **extra)
+    return emb, layer
+
+
+def _run_both(emb, layer, ids, hx_shape=None):
+    """(output, states, gradients) of forward_embedded and of layer(emb(ids)), same upstream."""
+    rng = np.random.default_rng(5)
+    results = []
+    hx0 = None
+    if hx_shape is not None:
+        n_states = 2 if layer.mode == "LSTM" else 1
+        hx0 = [rng.standard_normal(hx_shape) for _ in range(n_states)]
+    weights = None
+    for fused in (True, False):
+        for p in [*emb.parameters(), *layer.parameters()]:
+            p.grad = None
+        hx = None
+        if hx0 is not None:
+            hx = [minigrad.tensor(a, requires_grad=True) for a in hx0]
+            hx = tuple(hx) if layer.mode == "LSTM" else hx[0]
+        out, h = layer.forward_embedded(emb, ids, hx) if fused else layer(emb(ids), hx)
+        states = list(h) if isinstance(h, tuple) else [h]
+        if weights is None:
+            weights = [rng.standard_normal(t.shape) for t in [out, *states]]
+        loss = sum((t * minigrad.tensor(w)).sum() for t, w in zip([out, *states], weights))
+        loss.backward()
+        grads = {n: p.grad.numpy().copy() for n, p in layer.named_parameters()}
+        grads["embedding"] = emb.weight.grad.numpy().copy()
+        if hx is not None:
+            for j, s in enumerate(hx if isinstance(hx, tuple) else [hx]):
+                grads[f"hx{j}"] = s.grad.numpy().copy()
+        results.append((out.detach().numpy(), [s.detach().numpy() for s in states], grads))
+    return results
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("vocab", [3, 50])  # 3: the table is projected; 50: rows picked first
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"num_layers": 2, "bidirectional": True},
+        {"batch_first": True, "bias": False},
+    ],
+)
+def test_forward_embedded_equals_layer_of_embedding(kind, vocab, kw):
+    emb, layer = _embedded_pair(kind, vocab, **kw)
+    rng = np.random.default_rng(vocab)
+    ids = rng.integers(0, vocab, size=(B, T) if kw.get("batch_first") else (T, B))
+    dirs = 2 if kw.get("bidirectional") else 1
+    hx_shape = (kw.get("num_layers", 1) * dirs, B, H)
+    for hx in (None, hx_shape):
+        (out_a, st_a, g_a), (out_b, st_b, g_b) = _run_both(emb, layer, minigrad.tensor(ids), hx)
+        np.testing.assert_allclose(out_a, out_b, rtol=1e-12, atol=1e-12)
+        for a, b in zip(st_a, st_b):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        assert g_a.keys() == g_b.keys()
+        for name in g_a:
+            np.testing.assert_allclose(g_a[name], g_b[name], rtol=1e-10, atol=1e-12, err_msg=name)
+        assert np.abs(g_a["embedding"]).sum() > 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_forward_embedded_unbatched_and_float32(kind):
+    emb, layer = _embedded_pair(kind, 4)
+    ids = np.array([0, 3, 3, 1, 0, 2, 3, 3, 1])  # 9 steps of one sequence: the table is projected
+    (out_a, st_a, g_a), (out_b, st_b, g_b) = _run_both(emb, layer, ids)
+    assert out_a.shape == (9, H) and st_a[0].shape == (1, H)
+    np.testing.assert_allclose(out_a, out_b, rtol=1e-12, atol=1e-12)
+    for name in g_a:
+        np.testing.assert_allclose(g_a[name], g_b[name], rtol=1e-10, atol=1e-12, err_msg=name)
+    cls, extra = _cls_and_kwargs(kind)
+    emb32, layer32 = nn.Embedding(4, I), getattr(nn, cls)(I, H, **extra)
+    out, _ = layer32.forward_embedded(emb32, np.tile(ids, (2, 1)).T)
+    ref, _ = layer32(emb32(minigrad.tensor(np.tile(ids, (2, 1)).T)))
+    assert out.dtype == minigrad.float32
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_forward_embedded_with_padding_idx_takes_the_ordinary_route():
+    minigrad.manual_seed(0)
+    emb = nn.Embedding(4, I, padding_idx=0, dtype=minigrad.float64)
+    layer = nn.GRU(I, H, dtype=minigrad.float64)
+    ids = minigrad.tensor(np.array([[0, 1], [2, 0], [0, 0], [3, 1], [1, 2], [0, 3], [2, 2]]))
+    (out_a, _, g_a), (out_b, _, g_b) = _run_both(emb, layer, ids)
+    np.testing.assert_array_equal(out_a, out_b)
+    assert not g_a["embedding"][0].any()  # the padding row gets no gradient
+    np.testing.assert_array_equal(g_a["embedding"], g_b["embedding"])
+
+
+def test_forward_embedded_errors():
+    emb, lstm = nn.Embedding(5, I), nn.LSTM(I, H)
+    ids = np.zeros((T, B), dtype=np.int64)
+    with pytest.raises(TypeError, match="must be an nn.Embedding"):
+        lstm.forward_embedded(emb.weight, ids)
+    with pytest.raises(ValueError, match="embedding_dim=4 but the layer expects input_size=3"):
+        lstm.forward_embedded(nn.Embedding(5, 4), ids)
+    with pytest.raises(TypeError, match="ids must be integers"):
+        lstm.forward_embedded(emb, ids.astype(float))
+    with pytest.raises(ValueError, match=r"expected ids of shape \(seq_len, batch\)"):
+        lstm.forward_embedded(emb, ids[..., None])
+    with pytest.raises(ValueError, match="empty ids"):
+        lstm.forward_embedded(emb, ids[:0])
+    for bad in (5, -1):
+        with pytest.raises(IndexError, match=f"index {bad} is out of range for 5 embeddings"):
+            lstm.forward_embedded(emb, np.full((T, B), bad))
+    with pytest.raises(TypeError, match="float64"):
+        lstm.forward_embedded(nn.Embedding(5, I, dtype=minigrad.float64), ids)
+    with pytest.raises(ValueError, match="hx"):
+        lstm.forward_embedded(emb, ids, (minigrad.zeros(1, B + 1, H), minigrad.zeros(1, B, H)))
+
+
+def test_language_model_feeds_the_table_unless_dropout_is_active(monkeypatch):
+    from minigrad.models import RNNLanguageModel
+
+    calls = []
+    real = nn.LSTM.forward_embedded
+    monkeypatch.setattr(
+        nn.LSTM, "forward_embedded", lambda self, *a: (calls.append(1), real(self, *a))[1]
+    )
+    ids = minigrad.tensor(np.random.default_rng(0).integers(0, 7, size=(12, 3)))
+    for dropout, training, used in [(0.0, True, 1), (0.3, False, 1), (0.3, True, 0)]:
+        minigrad.manual_seed(0)
+        model = RNNLanguageModel(7, 4, 8, dropout=dropout).train(training)
+        calls.clear()
+        logits, _ = model(ids)
+        assert logits.shape == (12, 3, 7) and len(calls) == used
+
+
+def test_forward_embedded_projects_the_table_only_when_it_is_small(monkeypatch):
+    from minigrad.nn import rnn as rnn_module
+
+    seen = []
+    real = rnn_module._table_rows
+    monkeypatch.setattr(
+        rnn_module,
+        "_table_rows",
+        lambda x, rows: (seen.append(real(x, rows)[1] is not None), real(x, rows))[1],
+    )
+    # the table is projected if V <= 2 * input_size (here 6) and V <= the number of ids
+    for vocab, shape, table in [(6, (T, B), True), (7, (T, B), False), (5, (1, 4), False)]:
+        seen.clear()
+        nn.GRU(I, H).forward_embedded(nn.Embedding(vocab, I), np.zeros(shape, dtype=np.int64))
+        assert seen == [table]

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Function, Tensor, _wrap, cat, stack
+from ..tensor import Function, Tensor, _add_rows_sorted, _data, _wrap, cat, stack
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -473,14 +473,40 @@ def _weight_grad(d: np.ndarray, pieces: list[tuple[slice, np.ndarray]]) -> np.nd
     return g
 
 
-def _input_projection(x, w_ih, bias, scale, out):
+def _table_rows(x, rows):
+    """``(x, rows, scatter)`` for a layer whose input is ``x[rows]`` (``rows`` given) or ``x``.
+
+    For a table of V rows of F features, N rows picked and gates G wide: picking rows of the
+    projected table costs a copy of N x G numbers forward, and backward one product of
+    ``2 V N G`` flops (a one-hot matrix times the gates' gradients), where picking the rows first
+    costs products of ``2 N G F`` flops forward and twice that backward. So when ``V <= 2F`` and
+    ``V <= N`` (a character vocabulary under a batch of text) the layer projects the table once
+    and ``rows`` is kept. Otherwise it picks the rows first, as an embedding would, and
+    ``scatter`` tells backward where to add their gradients back.
+    """
+    if rows is None:
+        return x, None, None
+    v, f = x.shape
+    if v <= 2 * f and v <= rows.size:
+        return x, rows, None
+    return x[rows], None, (rows, x.shape[0])
+
+
+def _input_projection(x, w_ih, bias, scale, out, rows=None):
     """``out = (x W_ih^T + bias) * scale``: the input part of every step's gates, one GEMM.
+
+    With ``rows``, ``x`` is a table and ``out`` is ``(x[rows] W_ih^T + bias) * scale``, made by
+    projecting the table and picking rows of the result.
 
     When ``x`` is narrower than ``out`` (an LSTM's gates are 4H wide, a GRU's 3H), the bias rides
     inside the product, as a column of ones beside ``x`` and a column of bias beside ``W_ih``:
     copying ``x`` once is cheaper than one more pass over ``out``, the layer's largest array
     (an LSTM of H=512 on 64 inputs: 13 against 19 ms for 6,400 rows).
     """
+    if rows is not None:
+        table = np.empty((x.shape[0], out.shape[1]), dtype=out.dtype)
+        _input_projection(x, w_ih, bias, scale, table)
+        return np.take(table, rows, axis=0, out=out, mode="clip")  # "raise" would buffer
     n, f = x.shape
     if bias is None or f >= out.shape[1]:
         np.matmul(x, (w_ih * scale[:, None]).T, out=out)
@@ -497,14 +523,28 @@ def _input_projection(x, w_ih, bias, scale, out):
     return out
 
 
-def _input_grads(need, d_pre, x, w_ih, first):
-    """Gradients of x, W_ih and b_ih from d_pre, the gradient of the gates' pre-activations."""
+def _input_grads(need, d_pre, x, w_ih, first, rows=None, scatter=None):
+    """``(dx, dW_ih, d_in)`` from ``d_pre``, the gradient of the input part of the gates.
+
+    The input bias's gradient is the column sums of ``d_in``: ``d_pre`` itself, or with ``rows``
+    (``x`` a table, see :func:`_table_rows`) ``d_pre``'s rows summed per table row, which makes
+    every product here as long as the table instead of the batch.
+    """
+    if rows is not None:  # one_hot(rows)^T d_pre: one GEMM (np.add.at would be 10 times slower)
+        hot = np.zeros((x.shape[0], rows.size), dtype=d_pre.dtype)
+        hot[rows, np.arange(rows.size)] = 1
+        d_pre = hot @ d_pre
     dx = None
     if need[0]:
         dx = _POOL.empty((x.shape[0], w_ih.shape[1]), d_pre.dtype)
         np.matmul(d_pre, w_ih, out=dx)
+        if scatter is not None:  # x held picked rows: add their gradients into the table's
+            picked, size = scatter
+            table = np.zeros((size, dx.shape[1]), dtype=dx.dtype)
+            _add_rows_sorted(table, picked, dx)
+            dx = table
     dw_ih = d_pre.T @ x if need[first] else None
-    return dx, dw_ih
+    return dx, dw_ih, d_pre
 
 
 class _OutputRows(Function):
@@ -533,7 +573,9 @@ class RNNRecurrence(Function):
 
     Inputs: ``x`` (N, F) in packed row order, ``h0`` (B, H), ``w_ih`` (H, F), ``w_hh`` (H, H), and
     optionally ``b_ih``, ``b_hh`` (H,). Params: ``batch_sizes``, ``reverse``, ``nonlinearity``
-    ('tanh' or 'relu'). Output (N + B, H): the states h_t, then h_n.
+    ('tanh' or 'relu'), and optionally ``rows`` (N,): then ``x`` is a table (V, F), such as an
+    embedding's weight, and row i of the input is ``x[rows[i]]``; x's gradient is the table's.
+    Output (N + B, H): the states h_t, then h_n.
 
     The layers call it; called directly, it takes time-major rows (``x.reshape(T * B, F)``):
 
@@ -547,14 +589,27 @@ class RNNRecurrence(Function):
     """
 
     def forward(
-        self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse, nonlinearity
+        self,
+        x,
+        h0,
+        w_ih,
+        w_hh,
+        b_ih=None,
+        b_hh=None,
+        *,
+        batch_sizes,
+        reverse,
+        nonlinearity,
+        rows=None,
     ):
         steps, equal = _schedule(batch_sizes, reverse)
-        n, batch, hid, dt = x.shape[0], h0.shape[0], w_hh.shape[0], x.dtype
+        x, rows, self.scatter = _table_rows(x, rows)
+        n = x.shape[0] if rows is None else rows.size
+        batch, hid, dt = h0.shape[0], w_hh.shape[0], x.dtype
         relu = nonlinearity == "relu"
         scale = np.full(hid, 1 if relu else -2, dtype=dt)  # tanh(a) = 2 / (1 + exp(-2a)) - 1
         bias = b_ih + b_hh if b_ih is not None else None
-        pre = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, hid), dt))
+        pre = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, hid), dt), rows)
         w_t = (w_hh * scale[:, None]).T
         out = _POOL.empty((n + batch, hid), dt)
         hprev = None if equal else _POOL.empty((n, hid), dt)
@@ -576,7 +631,7 @@ class RNNRecurrence(Function):
                     out[n + end : n + bs] = y[end:]
         self.steps, self.reverse, self.relu = steps, reverse, relu
         self.x, self.h0, self.w_ih, self.w_hh, self.out, self.hprev = x, h0, w_ih, w_hh, out, hprev
-        self.has_bias = b_ih is not None
+        self.rows, self.has_bias = rows, b_ih is not None
         return out
 
     def backward(self, grad):
@@ -604,7 +659,7 @@ class RNNRecurrence(Function):
             if k < bs:
                 dh0[k:bs] = carry[k:bs]
         need = self.needs_input_grad
-        dx, dw_ih = _input_grads(need, d_pre, self.x, self.w_ih, 2)
+        dx, dw_ih, d_in = _input_grads(need, d_pre, self.x, self.w_ih, 2, self.rows, self.scatter)
         dw_hh = None
         if need[3]:
             dw_hh = _weight_grad(
@@ -612,7 +667,7 @@ class RNNRecurrence(Function):
             )
         res = [dx, dh0 if need[1] else None, dw_ih, dw_hh]
         if self.has_bias:
-            db = d_pre.sum(axis=0) if need[4] or need[5] else None
+            db = d_in.sum(axis=0) if need[4] or need[5] else None
             res += [db if need[4] else None, db.copy() if need[5] else None]
         return tuple(res)
 
@@ -621,8 +676,8 @@ class GRURecurrence(Function):
     """A GRU layer over all time steps (gates r, z, n as in :class:`GRUCell`).
 
     Inputs: ``x`` (N, F) in packed row order, ``h0`` (B, H), ``w_ih`` (3H, F), ``w_hh`` (3H, H), and
-    optionally ``b_ih``, ``b_hh`` (3H,). Params: ``batch_sizes``, ``reverse``.
-    Output (N + B, H): the states h_t, then h_n.
+    optionally ``b_ih``, ``b_hh`` (3H,). Params: ``batch_sizes``, ``reverse``, and optionally
+    ``rows`` (as in :class:`RNNRecurrence`). Output (N + B, H): the states h_t, then h_n.
 
     >>> import numpy as np, minigrad
     >>> gru = minigrad.nn.GRU(3, 5)
@@ -633,9 +688,11 @@ class GRURecurrence(Function):
     (9, 5)
     """
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse):
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse, rows=None):
         steps, equal = _schedule(batch_sizes, reverse)
-        n, batch, hid, dt = x.shape[0], h0.shape[0], w_hh.shape[1], x.dtype
+        x, rows, self.scatter = _table_rows(x, rows)
+        n = x.shape[0] if rows is None else rows.size
+        batch, hid, dt = h0.shape[0], w_hh.shape[1], x.dtype
         h2 = 2 * hid
         # r, z: sigmoid(a) = 1 / (1 + exp(-a)); n: tanh(a) = 2 / (1 + exp(-2a)) - 1. With every
         # term scaled by (-1, -1, -2), r * gh_n + gi_n comes out already multiplied by -2.
@@ -647,7 +704,7 @@ class GRURecurrence(Function):
             bias = b_ih.copy()
             bias[:h2] += b_hh[:h2]  # b_hr, b_hz add to the input part; b_hn stays inside r * (...)
             b_hn = b_hh[h2:] * -2
-        gi = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, 3 * hid), dt))
+        gi = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, 3 * hid), dt), rows)
         w_t = (w_hh * scale[:, None]).T
         # r, z and n of every step, in two arrays so that each step works on contiguous rows
         act_rz = _POOL.empty((n, h2), dt)
@@ -688,7 +745,7 @@ class GRURecurrence(Function):
         self.steps, self.reverse = steps, reverse
         self.x, self.h0, self.w_ih, self.w_hh = x, h0, w_ih, w_hh
         self.act_rz, self.act_n, self.ghn, self.out, self.hprev = act_rz, act_n, ghn, out, hprev
-        self.has_bias = b_ih is not None
+        self.rows, self.has_bias = rows, b_ih is not None
         return out
 
     def backward(self, grad):
@@ -740,7 +797,7 @@ class GRURecurrence(Function):
             if k < bs:
                 dh0[k:bs] = carry[k:bs]
         need = self.needs_input_grad
-        dx, dw_ih = _input_grads(need, d_gi, self.x, self.w_ih, 2)
+        dx, dw_ih, d_in = _input_grads(need, d_gi, self.x, self.w_ih, 2, self.rows, self.scatter)
         dw_hh = None
         if need[3]:
             dw_hh = _weight_grad(
@@ -749,7 +806,7 @@ class GRURecurrence(Function):
         res = [dx, dh0 if need[1] else None, dw_ih, dw_hh]
         if self.has_bias:
             res += [
-                d_gi.sum(axis=0) if need[4] else None,
+                d_in.sum(axis=0) if need[4] else None,
                 d_gh.sum(axis=0) if need[5] else None,
             ]
         return tuple(res)
@@ -760,7 +817,8 @@ class LSTMRecurrence(Function):
 
     Inputs: ``x`` (N, F) in packed row order, ``h0`` and ``c0`` (B, H), ``w_ih`` (4H, F),
     ``w_hh`` (4H, H), and optionally ``b_ih``, ``b_hh`` (4H,). Params: ``batch_sizes``,
-    ``reverse``. Output (N + 2B, H): the states h_t, then h_n, then c_n.
+    ``reverse``, and optionally ``rows`` (as in :class:`RNNRecurrence`). Output (N + 2B, H): the
+    states h_t, then h_n, then c_n.
 
     >>> import numpy as np, minigrad
     >>> lstm = minigrad.nn.LSTM(3, 5)
@@ -771,15 +829,19 @@ class LSTMRecurrence(Function):
     (12, 5)
     """
 
-    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse):
+    def forward(
+        self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes, reverse, rows=None
+    ):
         steps, equal = _schedule(batch_sizes, reverse)
-        n, batch, hid, dt = x.shape[0], h0.shape[0], w_hh.shape[1], x.dtype
+        x, rows, self.scatter = _table_rows(x, rows)
+        n = x.shape[0] if rows is None else rows.size
+        batch, hid, dt = h0.shape[0], w_hh.shape[1], x.dtype
         # sigmoid(a) = 1 / (1 + exp(-a)) for i, f, o; tanh(a) = 2 / (1 + exp(-2a)) - 1 for g
         scale = np.full(4 * hid, -1, dtype=dt)
         scale[2 * hid : 3 * hid] = -2
         bias = b_ih + b_hh if b_ih is not None else None
         # the input part of every step's gates; each step adds h W_hh^T and activates in place
-        gates = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, 4 * hid), dt))
+        gates = _input_projection(x, w_ih, bias, scale, _POOL.empty((n, 4 * hid), dt), rows)
         w_t = (w_hh * scale[:, None]).T
         out = _POOL.empty((n + 2 * batch, hid), dt)
         cell = _POOL.empty((n, hid), dt)
@@ -818,7 +880,7 @@ class LSTMRecurrence(Function):
         self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
         self.gates, self.cell, self.tanh_c, self.out = gates, cell, tanh_c, out
         self.hprev, self.cprev = hprev, cprev
-        self.has_bias = b_ih is not None
+        self.rows, self.has_bias = rows, b_ih is not None
         return out
 
     def backward(self, grad):
@@ -869,14 +931,14 @@ class LSTMRecurrence(Function):
                 dh0[k:bs] = carry_h[k:bs]
                 dc0[k:bs] = carry_c[k:bs]
         need = self.needs_input_grad
-        dx, dw_ih = _input_grads(need, d_gates, self.x, self.w_ih, 3)
+        dx, dw_ih, d_in = _input_grads(need, d_gates, self.x, self.w_ih, 3, self.rows, self.scatter)
         dw_hh = None
         if need[4]:
             pieces = _prev_pieces(n, batch, self.reverse, self.out, self.h0, self.hprev)
             dw_hh = _weight_grad(d_gates, pieces)
         res = [dx, dh0 if need[1] else None, dc0 if need[2] else None, dw_ih, dw_hh]
         if self.has_bias:
-            db = d_gates.sum(axis=0) if need[5] or need[6] else None
+            db = d_in.sum(axis=0) if need[5] or need[6] else None
             res += [db if need[5] else None, db.copy() if need[6] else None]
         return tuple(res)
 
@@ -1024,9 +1086,15 @@ class RNNBase(Module):
         return out
 
     def _direction(
-        self, x: Tensor, states: list[Tensor], layer: int, reverse: bool, batch_sizes: np.ndarray
+        self,
+        x: Tensor,
+        states: list[Tensor],
+        layer: int,
+        reverse: bool,
+        batch_sizes: np.ndarray,
+        rows: np.ndarray | None = None,
     ) -> tuple[Tensor, list[Tensor]]:
-        """One layer in one direction over packed rows ``x`` (N, F).
+        """One layer in one direction over packed rows ``x`` (N, F), or ``x[rows]`` if given.
 
         Returns the outputs (N, H) and the final states [h_n] or [h_n, c_n], each (B, H).
         """
@@ -1036,11 +1104,11 @@ class RNNBase(Module):
             weights += [getattr(self, "bias_ih" + suffix), getattr(self, "bias_hh" + suffix)]
         if self.mode == "LSTM":
             res = LSTMRecurrence.apply(
-                x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse
+                x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse, rows=rows
             )
         elif self.mode == "GRU":
             res = GRURecurrence.apply(
-                x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse
+                x, *states, *weights, batch_sizes=batch_sizes, reverse=reverse, rows=rows
             )
         else:
             res = RNNRecurrence.apply(
@@ -1050,8 +1118,9 @@ class RNNBase(Module):
                 batch_sizes=batch_sizes,
                 reverse=reverse,
                 nonlinearity=self.nonlinearity,
+                rows=rows,
             )
-        n, batch = x.shape[0], states[0].shape[0]
+        n, batch = (x.shape[0] if rows is None else rows.size), states[0].shape[0]
         finals = [res[n + j * batch : n + (j + 1) * batch] for j in range(len(states))]
         return _OutputRows.apply(res, n=n), finals
 
@@ -1108,6 +1177,24 @@ class RNNBase(Module):
         if not packed:
             x = x.reshape(steps * batch, self.input_size)
 
+        x, h_finals = self._layers(x, states, batch_sizes)
+        if packed:
+            if input.unsorted_indices is not None:
+                h_finals = [h[:, input.unsorted_indices.data] for h in h_finals]
+            output: Any = PackedSequence(
+                x, input.batch_sizes, input.sorted_indices, input.unsorted_indices
+            )
+            return self._result(output, h_finals)
+        return self._unpacked_result(x, h_finals, steps, batch, batched)
+
+    def _layers(
+        self,
+        x: Tensor,
+        states: list[Tensor],
+        batch_sizes: np.ndarray,
+        rows: np.ndarray | None = None,
+    ) -> tuple[Tensor, list[Tensor]]:
+        """Every layer over the packed rows ``x`` (or ``x[rows]``): the last outputs, h_n (c_n)."""
         dirs = 2 if self.bidirectional else 1
         finals: list[list[Tensor]] = [[] for _ in states]
         for layer in range(self.num_layers):
@@ -1115,31 +1202,99 @@ class RNNBase(Module):
             for direction in range(dirs):
                 idx = layer * dirs + direction
                 init_states = [s[idx] for s in states]
-                y, fin = self._direction(x, init_states, layer, direction == 1, batch_sizes)
+                y, fin = self._direction(x, init_states, layer, direction == 1, batch_sizes, rows)
                 outs.append(y)
                 for acc, f in zip(finals, fin):
                     acc.append(f)
-            x = outs[0] if dirs == 1 else cat(outs, dim=1)
+            x, rows = (outs[0] if dirs == 1 else cat(outs, dim=1)), None
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
+        return x, [stack(acc, 0) for acc in finals]
 
-        h_finals = [stack(acc, 0) for acc in finals]
-        if packed:
-            if input.unsorted_indices is not None:
-                h_finals = [h[:, input.unsorted_indices.data] for h in h_finals]
-            output: Any = PackedSequence(
-                x, input.batch_sizes, input.sorted_indices, input.unsorted_indices
-            )
-        else:
-            output = x.reshape(steps, batch, dirs * self.hidden_size)
-            if not batched:
-                output = output.squeeze(1)
-                h_finals = [h.squeeze(1) for h in h_finals]
-            elif self.batch_first:
-                output = output.transpose(0, 1)
+    def _unpacked_result(
+        self, x: Tensor, h_finals: list[Tensor], steps: int, batch: int, batched: bool
+    ) -> tuple[Any, Any]:
+        """The outputs (N, D*H) reshaped to the input's layout, and the final states."""
+        dirs = 2 if self.bidirectional else 1
+        output = x.reshape(steps, batch, dirs * self.hidden_size)
+        if not batched:
+            output = output.squeeze(1)
+            h_finals = [h.squeeze(1) for h in h_finals]
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return self._result(output, h_finals)
+
+    def _result(self, output: Any, h_finals: list[Tensor]) -> tuple[Any, Any]:
         if self.mode == "LSTM":
             return output, (h_finals[0], h_finals[1])
         return output, h_finals[0]
+
+    def forward_embedded(self, embedding: Any, ids: Any, hx: Any = None) -> tuple[Any, Any]:
+        """``self(embedding(ids), hx)``, computed faster when the vocabulary is small.
+
+        ``embedding`` is an :class:`~minigrad.nn.Embedding` whose ``embedding_dim`` is this
+        layer's ``input_size``; ``ids`` are integer token ids shaped like the input without its
+        last dimension: ``(T, B)`` (``(B, T)`` with ``batch_first``) or ``(T,)``. The outputs,
+        states and every gradient are those of ``self(embedding(ids), hx)``, up to float
+        rounding. The difference is speed: the first layer multiplies each *row of the table* by
+        ``W_ih`` once, rather than each of the ``T * B`` picked rows, and in backward adds the
+        rows' gradients per token before any matrix product. For a character LSTM (83 symbols,
+        6,400 ids a batch) that removes three of the four products of the input side. An
+        embedding with ``padding_idx`` takes the ordinary route.
+
+        >>> import minigrad
+        >>> emb, lstm = minigrad.nn.Embedding(10, 4), minigrad.nn.LSTM(4, 8)
+        >>> ids = minigrad.tensor([[1, 2], [3, 1], [1, 1]])         # T=3 steps, B=2
+        >>> out, (h, c) = lstm.forward_embedded(emb, ids)
+        >>> ref, _ = lstm(emb(ids))
+        >>> tuple(out.shape), bool(abs(out - ref).max().item() < 1e-6)
+        ((3, 2, 8), True)
+        """
+        name = type(self).__name__
+        from .layers import Embedding
+
+        if not isinstance(embedding, Embedding):
+            raise TypeError(
+                f"{name}.forward_embedded: embedding must be an nn.Embedding, got"
+                f" {type(embedding).__name__}"
+            )
+        if embedding.embedding_dim != self.input_size:
+            raise ValueError(
+                f"{name}.forward_embedded: the embedding has embedding_dim="
+                f"{embedding.embedding_dim} but the layer expects input_size={self.input_size}"
+            )
+        if embedding.padding_idx is not None:
+            return self(embedding(ids), hx)
+        idx = np.asarray(_data(ids))
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"{name}.forward_embedded: ids must be integers, got {idx.dtype}")
+        if idx.ndim not in (1, 2):
+            layout = "batch, seq_len" if self.batch_first else "seq_len, batch"
+            raise ValueError(
+                f"{name}.forward_embedded: expected ids of shape ({layout}) or (seq_len,), got"
+                f" shape {idx.shape}"
+            )
+        if idx.size == 0:
+            raise ValueError(f"{name}.forward_embedded: got empty ids of shape {idx.shape}")
+        v = embedding.num_embeddings
+        if idx.min() < 0 or idx.max() >= v:
+            bad = idx[(idx < 0) | (idx >= v)].flat[0]
+            raise IndexError(
+                f"{name}.forward_embedded: index {bad} is out of range for {v} embeddings"
+                f" (0..{v - 1})"
+            )
+        table = embedding.weight
+        _check_dtype(name, "the embedding", table, self.weight_ih_l0)
+        batched = idx.ndim == 2
+        steps_first = idx if not batched else (idx.T if self.batch_first else idx)
+        if not batched:
+            steps_first = steps_first[:, None]
+        steps, batch = steps_first.shape
+        rows = np.ascontiguousarray(steps_first, dtype=np.intp).reshape(-1)
+        states = self._states(hx, batch, batched, table.dtype)
+        batch_sizes = np.full(steps, batch, dtype=np.int64)
+        x, h_finals = self._layers(table, states, batch_sizes, rows)
+        return self._unpacked_result(x, h_finals, steps, batch, batched)
 
 
 _LAYER_DOC_COMMON = """
