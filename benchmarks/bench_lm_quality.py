@@ -21,18 +21,23 @@ the same start; in float32 their rounding differs, and a long run magnifies that
 difference of final loss. ``--steps N --only torch --threads 1`` against ``--threads 2`` shows how
 large that is for PyTorch against itself (its matrix products round differently with one thread).
 
-The thread count decides the race. Measured on the 2-core machine this was written on: with
-``--threads 1`` minigrad takes 7% more steps in 10 minutes and ends 0.010 to 0.015 nats/char lower;
-with two threads PyTorch ends 0.0016 to 0.0067 lower (six runs, four seeds). The likely reason:
-PyTorch spreads elementwise work over both cores (its sigmoid of a 64 x 2048 block: 136 us on one
-thread, 99 on two), while a numpy ufunc uses one core, and elementwise work is about a quarter of
-minigrad's step at H=512 (exp and tanh alone about 8%). At equal steps (``--steps 600``,
-``--steps 1300``) the two are within 0.0012 of each other either way. Tried and not kept: each LSTM
-layer splitting its batch over two Python threads, each with one BLAS thread (the rows of a batch
-never meet inside a layer, and numpy releases the GIL while it computes). That needs OpenBLAS's
-idle threads to stop spinning (``OPENBLAS_THREAD_TIMEOUT``, read at numpy's import); it made the
-layer's loops 5 to 20% faster alone, but the training step no faster within this machine's noise
-(112 to 123 steps a minute either way; 232 against 228 steps in two minutes of the race).
+Which framework takes more steps in the budget depends on the thread count and on minigrad's
+version. Measured on the 2-core machine this was written on, up to minigrad 0a89b6d: with
+``--threads 1`` minigrad took 7% more steps in 10 minutes and ended 0.010 to 0.015 nats/char lower;
+with two threads PyTorch ended 0.0016 to 0.0067 lower (six runs, four seeds), because it spreads
+elementwise work over both cores (its sigmoid of a 64 x 2048 block: 136 us on one thread, 99 on
+two) while a numpy ufunc uses one. At equal steps (``--steps 600``, ``--steps 1300``) the two are
+within 0.0012 of each other either way. Since 253236f minigrad does less work outside the
+recurrence: the LSTM projects the 83 rows of the embedding table instead of 6,400 tokens and sums
+the gates' gradients per symbol with one one-hot product (``RNNBase.forward_embedded``), the
+read-out is one matrix product instead of one per time step, and the input projection carries its
+bias. With two threads it now takes 8 to 12% more steps than PyTorch and ends lower (three runs,
+three seeds): seed 0, 1410 against 1262 steps, 1.4023 against 1.4166 nats/char; seed 3, 1295
+against 1199, 1.4210 against 1.4240; seed 4, 1298 against 1189, 1.4232 against 1.4297. Tried and not kept: each LSTM layer splitting its batch over two Python threads, each with
+one BLAS thread (the rows of a batch never meet inside a layer, and numpy releases the GIL while
+it computes). That needs OpenBLAS's idle threads to stop spinning (``OPENBLAS_THREAD_TIMEOUT``,
+read at numpy's import); it made the layer's loops 5 to 20% faster alone, but the training step
+no faster within this machine's noise.
 
 Target (issue 4): minigrad at most 1.60 nats/char within 10 minutes, and no worse than PyTorch.
 This is a benchmark, not a test: it prints figures and exits 0.
