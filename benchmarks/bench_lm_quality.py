@@ -33,8 +33,9 @@ the gates' gradients per symbol with one one-hot product (``RNNBase.forward_embe
 read-out is one matrix product instead of one per time step, and the input projection carries its
 bias. With two threads it now takes 8 to 12% more steps than PyTorch and ends lower (three runs,
 three seeds): seed 0, 1410 against 1262 steps, 1.4023 against 1.4166 nats/char; seed 3, 1295
-against 1199, 1.4210 against 1.4240; seed 4, 1298 against 1189, 1.4232 against 1.4297. Tried and not kept: each LSTM layer splitting its batch over two Python threads, each with
-one BLAS thread (the rows of a batch never meet inside a layer, and numpy releases the GIL while
+against 1199, 1.4210 against 1.4240; seed 4, 1298 against 1189, 1.4232 against 1.4297. Tried
+and not kept: each LSTM layer splitting its batch over two Python threads, each with one BLAS
+thread (the rows of a batch never meet inside a layer, and numpy releases the GIL while
 it computes). That needs OpenBLAS's idle threads to stop spinning (``OPENBLAS_THREAD_TIMEOUT``,
 read at numpy's import); it made the layer's loops 5 to 20% faster alone, but the training step
 no faster within this machine's noise.
