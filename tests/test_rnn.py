@@ -735,3 +735,34 @@ def test_forward_embedded_projects_the_table_only_when_it_is_small(monkeypatch):
         seen.clear()
         nn.GRU(I, H).forward_embedded(nn.Embedding(vocab, I), np.zeros(shape, dtype=np.int64))
         assert seen == [table]
+
+
+def test_forward_embedded_respects_an_embedding_subclass_with_its_own_forward():
+    class Scaled(nn.Embedding):
+        def forward(self, input):  # noqa: A002
+            return super().forward(input) * 3.0
+
+    minigrad.manual_seed(0)
+    emb, gru = Scaled(4, I), nn.GRU(I, H)
+    ids = minigrad.tensor(np.arange(24).reshape(T + 1, B) % 4)
+    out, _ = gru.forward_embedded(emb, ids)
+    ref, _ = gru(emb(ids))
+    np.testing.assert_array_equal(out.detach().numpy(), ref.detach().numpy())
+
+
+def test_recurrence_rows_are_checked():
+    from minigrad.nn.rnn import LSTMRecurrence
+
+    lstm = nn.LSTM(I, H)
+    table, h0 = minigrad.randn(5, I), minigrad.zeros(2, H)
+    sizes = np.array([2, 2, 2])
+    for rows, err in [
+        (np.array([0, 1, 2, 3, 4, 5]), IndexError),
+        (np.array([0, 1, -1, 3, 4, 0]), IndexError),
+        (np.zeros(6), TypeError),
+        (np.zeros((3, 2), dtype=np.int64), TypeError),
+    ]:
+        with pytest.raises(err, match="rows must"):
+            LSTMRecurrence.apply(
+                table, h0, h0, *lstm.all_weights[0], batch_sizes=sizes, reverse=False, rows=rows
+            )

@@ -487,6 +487,10 @@ def _table_rows(x, rows):
     if rows is None:
         return x, None, None
     v, f = x.shape
+    if rows.ndim != 1 or rows.dtype.kind not in "iu":
+        raise TypeError(f"rows must be a 1-D integer array, got {rows.dtype} of shape {rows.shape}")
+    if rows.size and (rows.min() < 0 or rows.max() >= v):
+        raise IndexError(f"rows must lie in [0, {v}) for a table of {v} rows")
     if v <= 2 * f and v <= rows.size:
         return x, rows, None
     return x[rows], None, (rows, x.shape[0])
@@ -1240,7 +1244,8 @@ class RNNBase(Module):
         ``W_ih`` once, rather than each of the ``T * B`` picked rows, and in backward adds the
         rows' gradients per token before any matrix product. For a character LSTM (83 symbols,
         6,400 ids a batch) that removes three of the four products of the input side. An
-        embedding with ``padding_idx`` takes the ordinary route.
+        embedding with ``padding_idx``, or a subclass with its own ``forward``, takes the
+        ordinary route.
 
         >>> import minigrad
         >>> emb, lstm = minigrad.nn.Embedding(10, 4), minigrad.nn.LSTM(4, 8)
@@ -1263,7 +1268,7 @@ class RNNBase(Module):
                 f"{name}.forward_embedded: the embedding has embedding_dim="
                 f"{embedding.embedding_dim} but the layer expects input_size={self.input_size}"
             )
-        if embedding.padding_idx is not None:
+        if embedding.padding_idx is not None or type(embedding).forward is not Embedding.forward:
             return self(embedding(ids), hx)
         idx = np.asarray(_data(ids))
         if idx.dtype.kind not in "iu":
