@@ -688,7 +688,7 @@ def test_forward_embedded_errors():
         lstm.forward_embedded(emb.weight, ids)
     with pytest.raises(ValueError, match="embedding_dim=4 but the layer expects input_size=3"):
         lstm.forward_embedded(nn.Embedding(5, 4), ids)
-    with pytest.raises(TypeError, match="ids must be integers"):
+    with pytest.raises(TypeError, match="forward_embedded: indices must be integers"):
         lstm.forward_embedded(emb, ids.astype(float))
     with pytest.raises(ValueError, match=r"expected ids of shape \(seq_len, batch\)"):
         lstm.forward_embedded(emb, ids[..., None])

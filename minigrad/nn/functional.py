@@ -82,14 +82,19 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
 
     Rows at ``padding_idx`` get no gradient.
     """
+    idx = _embedding_indices(input, weight.shape[0], "embedding")
+    return ops.Embedding.apply(weight, indices=idx, padding_idx=padding_idx)
+
+
+def _embedding_indices(input: Any, n: int, who: str) -> np.ndarray:  # noqa: A002
+    """``input`` as integer rows of an ``n``-row table, or a clear error naming ``who``."""
     idx = np.asarray(_data(input))
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
-    n = weight.shape[0]
+        raise TypeError(f"{who}: indices must be integers, got {idx.dtype}")
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx[(idx < 0) | (idx >= n)].flat[0]
-        raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings (0..{n - 1})")
-    return ops.Embedding.apply(weight, indices=idx, padding_idx=padding_idx)
+        raise IndexError(f"{who}: index {bad} is out of range for {n} embeddings (0..{n - 1})")
+    return idx
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # noqa: A002
